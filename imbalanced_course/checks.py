@@ -1,0 +1,65 @@
+"""Property checks on resampled data, used by the autograded tests and the lessons.
+
+They check what SMOTE promises instead of comparing with one random draw: originals are kept, class
+counts are as asked, and every synthetic sample lies on a segment joining a minority sample to one of
+its nearest minority neighbours.
+"""
+from collections import Counter
+
+import numpy as np
+from sklearn.neighbors import NearestNeighbors
+
+
+def neighbour_segments(X_minority, k_neighbors):
+    """Return the end points (starts, ends) of every segment SMOTE may draw on.
+
+    One segment per minority sample and each of its `k_neighbors` nearest minority neighbours
+    (itself excluded); both arrays have shape (n_minority * k_neighbors, n_features).
+    """
+    X_minority = np.asarray(X_minority, dtype=float)
+    k = min(k_neighbors, len(X_minority) - 1)
+    nn = NearestNeighbors(n_neighbors=k + 1).fit(X_minority)
+    _, idx = nn.kneighbors(X_minority)
+    starts = np.repeat(np.arange(len(X_minority)), k)
+    ends = idx[:, 1:].ravel()
+    return X_minority[starts], X_minority[ends]
+
+
+def off_segment_mask(points, X_minority, k_neighbors=5, rtol=1e-6):
+    """Boolean mask, one entry per row of `points`: True where the point lies on no segment
+    joining a minority sample to one of its `k_neighbors` nearest minority neighbours."""
+    points = np.asarray(points, dtype=float)
+    if len(points) == 0:
+        return np.zeros(0, dtype=bool)
+    starts, ends = neighbour_segments(X_minority, k_neighbors)
+    direction = ends - starts
+    length2 = np.einsum("ij,ij->i", direction, direction)
+    length2[length2 == 0] = 1.0  # duplicate samples: the segment is a point
+    # Position of each point's projection along each segment, clipped to the segment.
+    rel = points[:, None, :] - starts[None, :, :]
+    t = np.clip(np.einsum("pij,ij->pi", rel, direction) / length2, 0.0, 1.0)
+    closest = starts[None, :, :] + t[..., None] * direction[None, :, :]
+    distance = np.linalg.norm(points[:, None, :] - closest, axis=2).min(axis=1)
+    scale = np.abs(np.asarray(X_minority, dtype=float)).max() + 1.0
+    return distance > rtol * scale
+
+
+def originals_kept(X, y, X_resampled, y_resampled):
+    """True when every original (row, label) pair is still in the resampled data, as often as before."""
+    def rows(X_, y_):
+        return Counter((tuple(map(float, row)), str(label)) for row, label in zip(np.asarray(X_), np.asarray(y_)))
+
+    return not (rows(X, y) - rows(X_resampled, y_resampled))
+
+
+def synthetic_rows(X, X_resampled):
+    """Rows of `X_resampled` that are not original rows of `X` (counted as a multiset)."""
+    left = Counter(tuple(map(float, row)) for row in np.asarray(X))
+    new = []
+    for row in np.asarray(X_resampled, dtype=float):
+        key = tuple(row)
+        if left[key]:
+            left[key] -= 1
+        else:
+            new.append(row)
+    return np.array(new).reshape(-1, np.asarray(X).shape[1])

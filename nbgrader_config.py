@@ -1,0 +1,26 @@
+"""nbgrader configuration: maps nbgrader's course layout onto this repository.
+
+nbgrader reads this file when its commands run from the repository root, so
+`nbgrader generate_assignment 02_syntax`, `nbgrader autograde 02_syntax`, ... work as documented
+upstream. The Makefile passes `--CourseDirectory.root` and `--CourseDirectory.db_url` when it builds
+into another folder (the drift test does that).
+"""
+import os
+
+c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.course_id = "imbalanced-course"
+c.CourseDirectory.root = HERE
+c.CourseDirectory.source_directory = "source"  # authored here, and only here
+c.CourseDirectory.release_directory = "notebooks"  # student versions
+c.CourseDirectory.solution_directory = "solutions"  # executed reference versions
+c.CourseDirectory.submitted_directory = os.path.join("autograder", "submitted")
+c.CourseDirectory.autograded_directory = os.path.join("autograder", "autograded")
+c.CourseDirectory.feedback_directory = os.path.join("autograder", "feedback")
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "autograder", "gradebook.db")
+
+# Generated notebooks must be byte-for-byte reproducible: no timing metadata in cells.
+c.Execute.record_timing = False
+c.Execute.timeout = 300

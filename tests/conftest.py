@@ -1,0 +1,49 @@
+"""Shared fixtures: the repository, its notebooks, and throw-away copies of the course."""
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+# Submissions kept as test data are graded, not run by nbval.
+collect_ignore_glob = ["submissions/*"]
+
+
+def assignments():
+    """Assignment names, from source/ (the single place content is authored)."""
+    return sorted(p.parent.name for p in (REPO / "source").glob("*/*.ipynb"))
+
+
+def notebooks_in(folder):
+    """Every notebook under `folder` (a path relative to the repository), sorted."""
+    return sorted((REPO / folder).glob("*/*.ipynb"))
+
+
+def read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def make(target, course_root):
+    """Run `make TARGET COURSE_ROOT=...` from the repository, as a user would."""
+    return subprocess.run(
+        ["make", "--no-print-directory", target, f"COURSE_ROOT={course_root}"],
+        cwd=REPO, capture_output=True, text=True, timeout=1800,
+    )
+
+
+def copy_course(destination):
+    """A course folder holding a copy of source/ and nothing generated."""
+    shutil.copytree(REPO / "source", destination / "source")
+    (destination / "autograder").mkdir()
+    return destination
+
+
+@pytest.fixture(scope="session")
+def generated_course(tmp_path_factory):
+    """The course as `make notebooks` generates it from source/, in a fresh folder."""
+    root = copy_course(tmp_path_factory.mktemp("generated"))
+    result = make("notebooks", root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return root
