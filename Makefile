@@ -27,8 +27,9 @@ $(READY): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --editable .
 	touch $@
 
+# LAB_ARGS passes options to JupyterLab, e.g. LAB_ARGS="--no-browser --port=8890".
 lab: $(READY)
-	$(BIN)/jupyter lab $(START_PAGE)
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/$(START_PAGE) $(LAB_ARGS)
 
 test: $(READY)
 	$(BIN)/python -m pytest
