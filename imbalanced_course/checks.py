@@ -63,3 +63,12 @@ def synthetic_rows(X, X_resampled):
         else:
             new.append(row)
     return np.array(new).reshape(-1, np.asarray(X).shape[1])
+
+
+def copies_of_originals(rows, X):
+    """Boolean mask, one entry per row of `rows`: True where the row equals some row of `X`.
+
+    SMOTE interpolates, so its new samples are almost never exact copies; random oversampling
+    only copies."""
+    originals = {tuple(map(float, row)) for row in np.asarray(X)}
+    return np.array([tuple(map(float, row)) in originals for row in np.asarray(rows)], dtype=bool)

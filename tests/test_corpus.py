@@ -1,0 +1,73 @@
+"""Every corpus submission gets exactly the points it deserves, per graded cell, through `make grade`."""
+import importlib.util
+import shutil
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from conftest import REPO, copy_course, make, read
+
+CORPUS = REPO / "tests" / "corpus"
+
+
+def graded_cells(nb):
+    """{grade_id: points} of a notebook's graded cells."""
+    return {c.metadata.nbgrader["grade_id"]: c.metadata.nbgrader["points"]
+            for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
+
+
+def load_corpus():
+    """(student_id, assignment, notebook, answers, expected) for every case."""
+    cases = []
+    for path in sorted((REPO / "source").glob("*/*.ipynb")):
+        assignment, notebook = path.parent.name, path.stem
+        points = graded_cells(read(path))
+        if not points:
+            continue
+        cases.append((f"{notebook}--reference", assignment, notebook, "solutions", {}, points))
+        cases.append((f"{notebook}--untouched", assignment, notebook, "notebooks", {}, dict.fromkeys(points, 0)))
+        corpus_file = CORPUS / f"{notebook}.py"
+        if corpus_file.exists():
+            spec = importlib.util.spec_from_file_location(notebook, corpus_file)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            assert (module.ASSIGNMENT, module.NOTEBOOK) == (assignment, notebook), corpus_file
+            for name, case in module.CASES.items():
+                assert set(case["expected"]) == set(points), f"{corpus_file.name}:{name} must list every graded cell"
+                cases.append((f"{notebook}--{name}", assignment, notebook, "notebooks", case["answers"], case["expected"]))
+    return cases
+
+
+CASES = load_corpus()
+
+
+def fill_answers(path, answers):
+    """Replace the named answer cells of the notebook at `path` with a student's code."""
+    nb = read(path)
+    ids = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
+    for grade_id, code in answers.items():
+        assert ids[grade_id].metadata.nbgrader.get("solution"), f"{grade_id} is not an answer cell"
+        ids[grade_id].source = code
+    nbformat.write(nb, path)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = copy_course(tmp_path_factory.mktemp("corpus"))
+    for student, assignment, notebook, origin, answers, _ in CASES:
+        folder = root / "autograder" / "submitted" / student / assignment
+        shutil.copytree(REPO / origin / assignment, folder)
+        fill_answers(folder / f"{notebook}.ipynb", answers)
+    result = make("grade", root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return root
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_points_per_graded_cell(graded, case):
+    student, assignment, notebook, _, _, expected = case
+    with Gradebook(f"sqlite:///{graded / 'autograder' / 'gradebook.db'}") as gb:
+        submission = gb.find_submission_notebook(notebook, assignment, student)
+        obtained = {grade.name: grade.score for grade in submission.grades}
+    assert obtained == expected
