@@ -6,13 +6,16 @@ BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 # nbgrader runs helpers (alembic, the kernel) by name: the environment's bin comes first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
+# One math-library thread per process: the course's models are small, outputs then match bit for bit
+# between runs, and parallel test workers do not oversubscribe the cores.
+export OMP_NUM_THREADS := 1
+export OPENBLAS_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
 START_PAGE := notebooks/00_start_here/00_start_here.ipynb
 
 # `make notebooks COURSE_ROOT=/elsewhere` builds into a copy of the course (the drift test does).
 COURSE_ROOT ?= $(CURDIR)
 NBGRADER := $(BIN)/nbgrader
-NBGRADER_ARGS := --CourseDirectory.root=$(COURSE_ROOT) \
-	--CourseDirectory.db_url=sqlite:///$(COURSE_ROOT)/autograder/gradebook.db
 ASSIGNMENTS := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard $(COURSE_ROOT)/source/*/*.ipynb)))))
 
 .PHONY: env lab test notebooks grade clean-env
@@ -35,11 +38,20 @@ test: $(READY)
 	$(BIN)/python -m pytest
 
 # Student versions into notebooks/, executed reference versions into solutions/, both from source/.
+# All assignments by default; `make notebooks ASSIGNMENTS=02_syntax` for one. Generated folders whose
+# source is gone are removed; nbgrader's --force replaces each assignment's folder whole.
+# nbgrader writes to a scratch gradebook here: it refuses to change the cells of an assignment that
+# has submissions in its gradebook, which protects grades but must not block authoring. `make grade`
+# records the source in the real gradebook itself.
 notebooks: $(READY)
-	rm -rf $(COURSE_ROOT)/notebooks $(COURSE_ROOT)/solutions
-	set -e; for a in $(ASSIGNMENTS); do \
-		$(NBGRADER) generate_assignment $$a --force --log-level=WARN $(NBGRADER_ARGS); \
-		$(NBGRADER) generate_solution $$a --force --log-level=WARN $(NBGRADER_ARGS); \
+	for dir in $(COURSE_ROOT)/notebooks/* $(COURSE_ROOT)/solutions/*; do \
+		[ -d "$(COURSE_ROOT)/source/$$(basename "$$dir")" ] || rm -rf "$$dir"; \
+	done
+	set -e; scratch=$$(mktemp -d); trap 'rm -rf "$$scratch"' EXIT; \
+	args="--force --log-level=WARN --CourseDirectory.root=$(COURSE_ROOT) --CourseDirectory.db_url=sqlite:///$$scratch/gradebook.db"; \
+	for a in $(ASSIGNMENTS); do \
+		$(NBGRADER) generate_assignment $$a $$args; \
+		$(NBGRADER) generate_solution $$a $$args; \
 	done
 
 grade: $(READY)

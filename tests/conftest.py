@@ -11,11 +11,6 @@ REPO = Path(__file__).resolve().parent.parent
 collect_ignore_glob = ["submissions/*"]
 
 
-def assignments():
-    """Assignment names, from source/ (the single place content is authored)."""
-    return sorted(p.parent.name for p in (REPO / "source").glob("*/*.ipynb"))
-
-
 def notebooks_in(folder):
     """Every notebook under `folder` (a path relative to the repository), sorted."""
     return sorted((REPO / folder).glob("*/*.ipynb"))

@@ -1,4 +1,9 @@
-"""Every corpus submission gets exactly the points it deserves, per graded cell, through `make grade`."""
+"""`make grade` on the submission corpus: exact points per graded cell, grades.csv, feedback, report.
+
+Every graded notebook also gets two submissions written by no one: its executed solution
+(`reference`: full marks) and its untouched student version (`untouched`: zero).
+"""
+import csv
 import importlib.util
 import shutil
 
@@ -57,7 +62,9 @@ def graded(tmp_path_factory):
     root = copy_course(tmp_path_factory.mktemp("corpus"))
     for student, assignment, notebook, origin, answers, _ in CASES:
         folder = root / "autograder" / "submitted" / student / assignment
-        shutil.copytree(REPO / origin / assignment, folder)
+        # Only the notebook under test (and the assignment's data): the others count as missing.
+        others = lambda _, names: [n for n in names if n.endswith(".ipynb") and n != f"{notebook}.ipynb"]
+        shutil.copytree(REPO / origin / assignment, folder, ignore=others)
         fill_answers(folder / f"{notebook}.ipynb", answers)
     result = make("grade", root)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -71,3 +78,20 @@ def test_points_per_graded_cell(graded, case):
         submission = gb.find_submission_notebook(notebook, assignment, student)
         obtained = {grade.name: grade.score for grade in submission.grades}
     assert obtained == expected
+
+
+def test_grades_csv_has_one_row_per_student_and_assignment(graded):
+    with open(graded / "autograder" / "grades.csv", newline="") as f:
+        rows = {(row["student_id"], row["assignment"]): row for row in csv.DictReader(f)}
+    submitted = {(student, assignment) for student, assignment, *_ in CASES}
+    assert set(rows) >= submitted
+    for student, assignment, _, _, _, expected in CASES:
+        assert float(rows[(student, assignment)]["score"]) == sum(expected.values()), student
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_feedback_and_report_line(graded, case):
+    student, assignment, notebook, *_ = case
+    assert (graded / "autograder" / "feedback" / student / assignment / f"{notebook}.html").is_file()
+    report = (graded / "autograder" / "grading-report.txt").read_text().splitlines()
+    assert f"{student} {assignment}: graded" in report

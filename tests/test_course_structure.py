@@ -12,21 +12,21 @@ def markdown(nb):
     return [c.source for c in nb.cells if c.cell_type == "markdown"]
 
 
-@pytest.mark.parametrize("path", notebooks_in("source"), ids=lambda p: p.parent.name)
+@pytest.mark.parametrize("path", notebooks_in("source"), ids=lambda p: p.stem)
 def test_title_is_numbered_like_the_folder(path):
     first = markdown(read(path))[0]
     number = path.parent.name[:2]
     assert first.startswith(f"# {number} · "), f"{path.name}: the first cell should start with '# {number} · Title'"
 
 
-@pytest.mark.parametrize("path", notebooks_in("source"), ids=lambda p: p.parent.name)
+@pytest.mark.parametrize("path", notebooks_in("source"), ids=lambda p: p.stem)
 def test_every_notebook_link_resolves(path):
     for text in markdown(read(path)):
         for target in LINK.findall(text):
             assert (path.parent / target).resolve().is_file(), f"{path.name}: broken link {target}"
 
 
-@pytest.mark.parametrize("path", notebooks_in("source"), ids=lambda p: p.parent.name)
+@pytest.mark.parametrize("path", notebooks_in("source"), ids=lambda p: p.stem)
 def test_navigation_at_top_and_bottom(path):
     cells = markdown(read(path))
     for where, text in (("first", cells[0]), ("last", cells[-1])):

@@ -18,11 +18,10 @@ def bound_names(tree):
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             names.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
-            names.update(a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg))
-        elif isinstance(node, ast.Lambda):
-            names.update(a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg))
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             names.update((a.asname or a.name).split(".")[0] for a in node.names)
         elif isinstance(node, ast.ExceptHandler) and node.name:
@@ -44,7 +43,7 @@ def graded_notebooks():
             if any(c.metadata.get("nbgrader", {}).get("grade") for c in read(p).cells)]
 
 
-@pytest.mark.parametrize("path", graded_notebooks(), ids=lambda p: p.parent.name)
+@pytest.mark.parametrize("path", graded_notebooks(), ids=lambda p: p.stem)
 def test_test_cells_use_only_imports_setup_and_answers(path):
     cells = read(path).cells
     allowed = set(dir(builtins))

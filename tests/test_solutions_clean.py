@@ -4,7 +4,7 @@ import pytest
 from conftest import notebooks_in, read
 
 
-@pytest.mark.parametrize("path", notebooks_in("solutions"), ids=lambda p: p.parent.name)
+@pytest.mark.parametrize("path", notebooks_in("solutions"), ids=lambda p: p.stem)
 def test_no_errors_or_stderr_in_solutions(path):
     nb = read(path)
     bad = [
