@@ -1,23 +1,31 @@
 """Autograde every submission, write feedback, export grades: what `make grade` runs.
 
-Submissions lie where nbgrader expects them (`autograder/submitted/<student_id>/<assignment>/`).
-For each assignment that has submissions, nbgrader first records the source version in the
-gradebook (its checksums restore locked cells), then autogrades each student, writes feedback HTML
-to `autograder/feedback/`, and exports `autograder/grades.csv` in nbgrader's CSV format. One line
-per student and assignment says whether it was graded; the same lines go to
-`autograder/grading-report.txt`.
+Submissions lie where nbgrader expects them (`autograder/submitted/<student_id>/<assignment>/`) and
+are never modified. Each is first checked and copied to `autograder/staged/`: notebooks that are
+empty, too large or not notebooks at all are set aside with a reason, and a single notebook saved
+under another name is graded under the expected one. nbgrader then records the source version in
+the gradebook (its checksums restore locked cells), autogrades each staged submission, writes
+feedback HTML to `autograder/feedback/` and exports `autograder/grades.csv` in its CSV format. A
+submission with nothing to grade gets a zero, never a missing row. One line per student and
+assignment says what happened; the same lines go to `autograder/grading-report.txt`.
 """
 import argparse
+import json
+import re
+import shutil
 import sys
 import warnings
 from pathlib import Path
 
+import nbformat
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins.export import CsvExportPlugin
 from traitlets.config import PyFileConfigLoader
 
 REPO = Path(__file__).resolve().parent.parent
+STAGED = Path("autograder") / "staged"
+MAX_NOTEBOOK_MB = 20  # far above any honest answer; stops output bombs before a kernel sees them
 
 # nbgrader 0.9 builds gradebook rows before adding them to the session, which SQLAlchemy 2 reports
 # as SAWarning "... not in session, add operation along ... will not proceed". The rows are added
@@ -36,7 +44,7 @@ def load_api(root):
 
 
 def find_submissions(coursedir):
-    """{assignment: [student, ...]} for every submitted folder, and a list of problems found."""
+    """{assignment: [student, ...]} for every submitted folder, and report lines for the rest."""
     submitted = Path(coursedir.root) / coursedir.submitted_directory
     known = {p.name for p in (Path(coursedir.root) / coursedir.source_directory).iterdir() if p.is_dir()}
     found, problems = {}, []
@@ -51,11 +59,90 @@ def find_submissions(coursedir):
     return found, problems
 
 
-def first_error_line(result):
-    """The most telling line of a failed nbgrader call, for the report."""
-    text = (result.get("error") or "") + (result.get("log") or "")
-    lines = [ln.strip() for ln in text.splitlines() if "ERROR" in ln or "Error" in ln]
-    return lines[-1] if lines else "unknown error (see nbgrader's log above)"
+def notebook_problem(path):
+    """Why the file at `path` cannot be graded as a notebook, or None when it can."""
+    size = path.stat().st_size
+    if size == 0:
+        return "is empty (0 bytes)"
+    if size > MAX_NOTEBOOK_MB * 2**20:
+        return f"is {size / 2**20:.0f} MB, above the {MAX_NOTEBOOK_MB} MB limit"
+    try:
+        nbformat.read(path, as_version=4)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        return f"is not a notebook (not valid JSON: {err})"
+    except Exception as err:  # nbformat's own errors: a JSON file that is no notebook
+        return f"is not a notebook ({type(err).__name__}: {str(err).splitlines()[0]})"
+    return None
+
+
+def grade_ids(path):
+    """The nbgrader cell ids of a notebook: what identifies it whatever its file name."""
+    cells = nbformat.read(path, as_version=4).cells
+    return {c.metadata["nbgrader"].get("grade_id") for c in cells if "nbgrader" in c.metadata}
+
+
+def stage(submission, staged, sources):
+    """Copy `submission` to `staged`, keeping only gradable notebooks, under their expected names.
+
+    `sources` maps each expected notebook name to its source path. A notebook saved under another
+    name ("02_syntax (1).ipynb") is matched to the missing expected notebook whose nbgrader cells it
+    shares. Returns notes for the report and whether any expected notebook is left to grade.
+    """
+    shutil.rmtree(staged, ignore_errors=True)
+    shutil.copytree(submission, staged)
+    notes, set_aside = [], set()
+    for path in sorted(staged.glob("*.ipynb")):
+        problem = notebook_problem(path)
+        if problem:
+            notes.append(f"{path.name} {problem}")
+            set_aside.add(path.name)
+            path.unlink()
+    present = {p.name for p in staged.glob("*.ipynb")}
+    missing = {name: grade_ids(sources[name]) for name in sorted(set(sources) - present - set_aside)}
+    for extra in sorted(present - set(sources)):
+        ids = grade_ids(staged / extra)
+        match = max(missing, key=lambda name: len(missing[name] & ids), default=None)
+        if match and missing[match] & ids:
+            (staged / extra).rename(staged / match)
+            notes.append(f"{extra} graded as {match}")
+            del missing[match]
+        else:
+            notes.append(f"{extra} ignored: not part of the assignment")
+    notes += [f"{name} missing" for name, ids in missing.items() if ids]  # lessons without exercises may be left out
+    return notes, bool(set(sources) & {p.name for p in staged.glob("*.ipynb")})
+
+
+def nbgrader_error(result):
+    """The most telling line of a failed nbgrader call: the exception that stopped it."""
+    text = (result.get("error") or "") + "\n" + (result.get("log") or "")
+    exceptions = re.findall(r"^\s*(\w+(?:Error|Exception|Exit)\b.*)$", text, flags=re.MULTILINE)
+    if exceptions:
+        return exceptions[-1].strip()
+    lines = [ln.strip() for ln in text.splitlines() if "ERROR" in ln]
+    return lines[0] if lines else "nbgrader failed without saying why"
+
+
+def grade_assignment(api, assignment, students):
+    """Autograde each student's staged submission; yield one report line per student."""
+    root = Path(api.coursedir.root)
+    sources = {p.name: p for p in (root / api.coursedir.source_directory / assignment).glob("*.ipynb")}
+    submitted_directory = api.coursedir.submitted_directory
+    for student in students:
+        notes, gradable = stage(root / submitted_directory / student / assignment,
+                                root / STAGED / student / assignment, sources)
+        if not gradable:
+            with api.gradebook as gradebook:  # a row in grades.csv, with zero, for this student
+                gradebook.update_or_create_student(student)
+            yield f"{student} {assignment}: zero: nothing to grade: {'; '.join(notes)}"
+            continue
+        detail = f" ({'; '.join(notes)})" if notes else ""
+        api.coursedir.submitted_directory = str(STAGED)
+        try:
+            result = api.autograde(assignment, student, force=True, create=True)
+        finally:
+            api.coursedir.submitted_directory = submitted_directory
+        status = "graded" if result["success"] else f"FAILED: {nbgrader_error(result)}"
+        yield f"{student} {assignment}: {status}{detail}"
 
 
 def main(argv=None):
@@ -66,17 +153,17 @@ def main(argv=None):
     report_file = root / "autograder" / "grading-report.txt"
     api = load_api(root)
     submissions, report = find_submissions(api.coursedir)
+    for line in report:
+        print(line, flush=True)
     if not submissions:
         print(f"No submissions under {api.coursedir.submitted_directory}/<student_id>/<assignment>/.")
     for assignment, students in submissions.items():
         result = api.generate_assignment(assignment, force=True, create=True)
         if not result["success"]:
-            sys.exit(f"Cannot prepare {assignment} for grading: {first_error_line(result)}")
-        for student in students:
-            result = api.autograde(assignment, student, force=True, create=True)
-            status = "graded" if result["success"] else f"FAILED: {first_error_line(result)}"
-            report.append(f"{student} {assignment}: {status}")
-            print(report[-1], flush=True)
+            sys.exit(f"Cannot prepare {assignment} for grading: {nbgrader_error(result)}")
+        for line in grade_assignment(api, assignment, students):
+            report.append(line)
+            print(line, flush=True)
         api.generate_feedback(assignment, force=True)
     with api.gradebook as gradebook:
         CsvExportPlugin(to=str(grades_csv), parent=api).export(gradebook)

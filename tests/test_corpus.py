@@ -6,6 +6,7 @@ Every graded notebook also gets two submissions written by no one: its executed 
 import csv
 import importlib.util
 import shutil
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -57,6 +58,29 @@ def fill_answers(path, answers):
     nbformat.write(nb, path)
 
 
+SOLUTION = REPO / "solutions" / "02_syntax" / "02_syntax.ipynb"
+FULL_MARKS = sum(graded_cells(read(REPO / "source" / "02_syntax" / "02_syntax.ipynb")).values())
+# Submissions that are broken as files: (student, assignment folder, {file: text or notebook path},
+# score in grades.csv or None for no row, the report line's text after "student assignment: ").
+BROKEN = [
+    ("broken--not-json", "02_syntax", {"02_syntax.ipynb": "{not json"}, 0,
+     "zero: nothing to grade: 02_syntax.ipynb is not a notebook (NotJSONError"),
+    ("broken--json-but-no-notebook", "02_syntax", {"02_syntax.ipynb": '{"cells": 1}'}, 0,
+     "zero: nothing to grade: 02_syntax.ipynb is not a notebook"),
+    ("broken--empty-file", "02_syntax", {"02_syntax.ipynb": ""}, 0,
+     "zero: nothing to grade: 02_syntax.ipynb is empty (0 bytes)"),
+    ("broken--oversized", "02_syntax", {"02_syntax.ipynb": " " * (21 * 2**20)}, 0,
+     "zero: nothing to grade: 02_syntax.ipynb is 21 MB, above the 20 MB limit"),
+    ("broken--empty-folder", "02_syntax", {}, 0, "zero: nothing to grade: 02_syntax.ipynb missing"),
+    ("broken--renamed", "02_syntax", {"02_syntax (1).ipynb": SOLUTION}, FULL_MARKS,
+     "graded (02_syntax (1).ipynb graded as 02_syntax.ipynb)"),
+    ("broken--stray-copy", "02_syntax", {"02_syntax.ipynb": SOLUTION, "scratch.ipynb": SOLUTION}, FULL_MARKS,
+     "graded (scratch.ipynb ignored: not part of the assignment)"),
+    ("broken--misspelt-folder", "02_sintax", {"02_syntax.ipynb": SOLUTION}, None,
+     "not graded: no assignment named '02_sintax' in source/"),
+]
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     root = copy_course(tmp_path_factory.mktemp("corpus"))
@@ -66,6 +90,14 @@ def graded(tmp_path_factory):
         others = lambda _, names: [n for n in names if n.endswith(".ipynb") and n != f"{notebook}.ipynb"]
         shutil.copytree(REPO / origin / assignment, folder, ignore=others)
         fill_answers(folder / f"{notebook}.ipynb", answers)
+    for student, assignment, files, _, _ in BROKEN:
+        folder = root / "autograder" / "submitted" / student / assignment
+        folder.mkdir(parents=True)
+        for name, content in files.items():
+            if isinstance(content, Path):
+                shutil.copy(content, folder / name)
+            else:
+                (folder / name).write_text(content)
     result = make("grade", root)
     assert result.returncode == 0, result.stdout + result.stderr
     return root
@@ -94,4 +126,25 @@ def test_feedback_and_report_line(graded, case):
     student, assignment, notebook, *_ = case
     assert (graded / "autograder" / "feedback" / student / assignment / f"{notebook}.html").is_file()
     report = (graded / "autograder" / "grading-report.txt").read_text().splitlines()
-    assert f"{student} {assignment}: graded" in report
+    assert any(line.startswith(f"{student} {assignment}: graded") for line in report)
+
+
+@pytest.mark.parametrize("case", BROKEN, ids=[c[0] for c in BROKEN])
+def test_broken_submission_gets_a_reason_and_a_grade(graded, case):
+    student, assignment, _, score, reason = case
+    report = (graded / "autograder" / "grading-report.txt").read_text().splitlines()
+    line = next((ln for ln in report if ln.startswith(f"{student} {assignment}: ")), None)
+    assert line is not None, f"no report line for {student}"
+    assert line.startswith(f"{student} {assignment}: {reason}"), line
+    with open(graded / "autograder" / "grades.csv", newline="") as f:
+        rows = {(r["student_id"], r["assignment"]): r for r in csv.DictReader(f)}
+    if score is None:
+        assert not [key for key in rows if key[0] == student]
+    else:
+        assert float(rows[(student, assignment)]["score"]) == score
+
+
+def test_submissions_are_left_as_handed_in(graded):
+    folder = graded / "autograder" / "submitted" / "broken--renamed" / "02_syntax"
+    assert sorted(p.name for p in folder.iterdir()) == ["02_syntax (1).ipynb"]
+    assert (folder / "02_syntax (1).ipynb").read_bytes() == SOLUTION.read_bytes()
