@@ -24,3 +24,13 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "autograder", "grad
 # Generated notebooks must be byte-for-byte reproducible: no timing metadata in cells.
 c.Execute.record_timing = False
 c.Execute.timeout = 300
+
+# Feedback shows students their score per test cell and the visible tests' messages, never the
+# hidden tests' source or expected values (stock nbgrader shows them: upstream issues 917, 1363).
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "autograder.feedback.MarkHiddenTestCells",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "autograder.feedback.HideHiddenTestFailures",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

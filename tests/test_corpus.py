@@ -4,7 +4,9 @@ Every graded notebook also gets two submissions written by no one: its executed 
 (`reference`: full marks) and its untouched student version (`untouched`: zero).
 """
 import csv
+import html
 import importlib.util
+import re
 import shutil
 from pathlib import Path
 
@@ -148,3 +150,33 @@ def test_submissions_are_left_as_handed_in(graded):
     folder = graded / "autograder" / "submitted" / "broken--renamed" / "02_syntax"
     assert sorted(p.name for p in folder.iterdir()) == ["02_syntax (1).ipynb"]
     assert (folder / "02_syntax (1).ipynb").read_bytes() == SOLUTION.read_bytes()
+
+
+def split_hidden(nb, answers):
+    """(lines inside hidden-test regions, all other lines of the notebook and of the answers)."""
+    hidden, shown = set(), {" ".join(line.split()) for code in answers.values() for line in code.splitlines()}
+    for cell in nb.cells:
+        inside = False
+        for line in cell.source.splitlines():
+            inside = inside or "### BEGIN HIDDEN TESTS" in line
+            (hidden if inside else shown).add(" ".join(line.split()))
+            inside = inside and "### END HIDDEN TESTS" not in line
+    return hidden, shown
+
+
+def visible_text(page):
+    """The text a student reads in a feedback page, white space folded."""
+    text = html.unescape(re.sub(r"<[^>]+>", "", re.sub(r"<(style|script)\b.*?</\1>", "", page, flags=re.S)))
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_feedback_never_shows_hidden_tests(graded, case):
+    student, assignment, notebook, _, answers, _ = case
+    hidden, shown = split_hidden(read(REPO / "source" / assignment / f"{notebook}.ipynb"), answers)
+    text = visible_text((graded / "autograder" / "feedback" / student / assignment / f"{notebook}.html").read_text())
+    assert "### BEGIN HIDDEN TESTS" not in text
+    assert any(line in text for line in shown if len(line) > 20), "feedback should show the notebook"
+    own = [line for line in hidden if len(line) > 20 and not any(line in other for other in shown)]
+    leaked = [line for line in own if line in text]
+    assert not leaked, f"hidden test lines in {student}'s feedback: {leaked[:3]}"
