@@ -34,18 +34,21 @@ warnings.filterwarnings("ignore", message=".*not in session, add operation along
 
 
 def load_api(root):
-    """nbgrader's API, configured by the repository's nbgrader_config.py, for the course at `root`."""
+    """nbgrader's API for the course at `root`, configured by the repository's nbgrader_config.py,
+    and the folder where students' submissions lie."""
     config = PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
     config.CourseDirectory.root = str(root)
     config.CourseDirectory.db_url = f"sqlite:///{root / 'autograder' / 'gradebook.db'}"
     # Grading records the source in the gradebook without touching the students' notebooks/.
     config.CourseDirectory.release_directory = str(Path("autograder") / "release")
-    return NbGraderAPI(CourseDirectory(config=config), config=config)
+    submitted = root / config.CourseDirectory.submitted_directory
+    # nbgrader grades the checked copies, never the submissions themselves.
+    config.CourseDirectory.submitted_directory = str(STAGED)
+    return NbGraderAPI(CourseDirectory(config=config), config=config), submitted
 
 
-def find_submissions(coursedir):
-    """{assignment: [student, ...]} for every submitted folder, and report lines for the rest."""
-    submitted = Path(coursedir.root) / coursedir.submitted_directory
+def find_submissions(coursedir, submitted):
+    """{assignment: [student, ...]} for every folder under `submitted`, and report lines for the rest."""
     known = {p.name for p in (Path(coursedir.root) / coursedir.source_directory).iterdir() if p.is_dir()}
     found, problems = {}, []
     for folder in sorted(submitted.glob("*/*")):
@@ -122,25 +125,19 @@ def nbgrader_error(result):
     return lines[0] if lines else "nbgrader failed without saying why"
 
 
-def grade_assignment(api, assignment, students):
+def grade_assignment(api, submitted, assignment, students):
     """Autograde each student's staged submission; yield one report line per student."""
     root = Path(api.coursedir.root)
     sources = {p.name: p for p in (root / api.coursedir.source_directory / assignment).glob("*.ipynb")}
-    submitted_directory = api.coursedir.submitted_directory
     for student in students:
-        notes, gradable = stage(root / submitted_directory / student / assignment,
-                                root / STAGED / student / assignment, sources)
+        notes, gradable = stage(submitted / student / assignment, root / STAGED / student / assignment, sources)
         if not gradable:
             with api.gradebook as gradebook:  # a row in grades.csv, with zero, for this student
                 gradebook.update_or_create_student(student)
             yield f"{student} {assignment}: zero: nothing to grade: {'; '.join(notes)}"
             continue
         detail = f" ({'; '.join(notes)})" if notes else ""
-        api.coursedir.submitted_directory = str(STAGED)
-        try:
-            result = api.autograde(assignment, student, force=True, create=True)
-        finally:
-            api.coursedir.submitted_directory = submitted_directory
+        result = api.autograde(assignment, student, force=True, create=True)
         status = "graded" if result["success"] else f"FAILED: {nbgrader_error(result)}"
         yield f"{student} {assignment}: {status}{detail}"
 
@@ -151,17 +148,17 @@ def main(argv=None):
     root = parser.parse_args(argv).root.resolve()
     grades_csv = root / "autograder" / "grades.csv"
     report_file = root / "autograder" / "grading-report.txt"
-    api = load_api(root)
-    submissions, report = find_submissions(api.coursedir)
+    api, submitted = load_api(root)
+    submissions, report = find_submissions(api.coursedir, submitted)
     for line in report:
         print(line, flush=True)
     if not submissions:
-        print(f"No submissions under {api.coursedir.submitted_directory}/<student_id>/<assignment>/.")
+        print(f"No submissions under {submitted}/<student_id>/<assignment>/.")
     for assignment, students in submissions.items():
         result = api.generate_assignment(assignment, force=True, create=True)
         if not result["success"]:
             sys.exit(f"Cannot prepare {assignment} for grading: {nbgrader_error(result)}")
-        for line in grade_assignment(api, assignment, students):
+        for line in grade_assignment(api, submitted, assignment, students):
             report.append(line)
             print(line, flush=True)
         api.generate_feedback(assignment, force=True)
