@@ -7,8 +7,6 @@ import nbformat
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-# Submissions kept as test data are graded, not run by nbval.
-collect_ignore_glob = ["submissions/*"]
 
 
 def notebooks_in(folder):
