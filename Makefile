@@ -18,9 +18,22 @@ COURSE_ROOT ?= $(CURDIR)
 NBGRADER := $(BIN)/nbgrader
 ASSIGNMENTS := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard $(COURSE_ROOT)/source/*/*.ipynb)))))
 
-.PHONY: env lab test notebooks grade clean-env
+.PHONY: env lab test notebooks grade clean-env system-packages
 
 env: $(READY)
+
+# Debian packages the grader's sandbox and the tests use. As root (CI, a grader container) they are
+# installed when missing; otherwise the missing ones are named, and what needs them says so when run.
+SYSTEM_PACKAGES := bubblewrap
+system-packages:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian packages: $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else \
+		echo "Not installed (install them for the full sandbox and tests): $$missing"; \
+	fi
 
 $(READY): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed: run make with PYTHON=/path/to/python3.11")'
@@ -34,7 +47,7 @@ $(READY): requirements.txt pyproject.toml
 lab: $(READY)
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/$(START_PAGE) $(LAB_ARGS)
 
-test: $(READY)
+test: $(READY) system-packages
 	$(BIN)/python -m pytest
 
 # Student versions into notebooks/, executed reference versions into solutions/, both from source/.
@@ -54,7 +67,7 @@ notebooks: $(READY)
 		$(NBGRADER) generate_solution $$a $$args; \
 	done
 
-grade: $(READY)
+grade: $(READY) system-packages
 	$(BIN)/python -m autograder.grade --root $(COURSE_ROOT)
 
 clean-env:
