@@ -25,6 +25,21 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "autograder", "grad
 c.Execute.record_timing = False
 c.Execute.timeout = 300
 
+# Student code runs in a sandboxed kernel and the tests run in the grader (autograder/execute.py):
+# nbgrader's own Execute step is replaced, the rest of its autograding is kept. Graded cells a
+# student deleted are added back, so they are run and scored instead of silently missing.
+c.Autograde.autograde_preprocessors = [
+    "autograder.execute.SandboxedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.OverwriteCells.add_missing_cells = True
+c.SandboxedExecute.timeout = 300
+
 # Feedback shows students their score per test cell and the visible tests' messages, never the
 # hidden tests' source or expected values (stock nbgrader shows them: upstream issues 917, 1363).
 c.GenerateFeedback.preprocessors = [

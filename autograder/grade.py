@@ -1,30 +1,47 @@
-"""Autograde every submission, write feedback, export grades: what `make grade` runs.
+"""Autograde every submission, in parallel, write feedback, export grades: what `make grade` runs.
 
 Submissions lie where nbgrader expects them (`autograder/submitted/<student_id>/<assignment>/`) and
 are never modified. Each is first checked and copied to `autograder/staged/`: notebooks that are
 empty, too large or not notebooks at all are set aside with a reason, and a single notebook saved
-under another name is graded under the expected one. nbgrader then records the source version in
-the gradebook (its checksums restore locked cells), autogrades each staged submission, writes
-feedback HTML to `autograder/feedback/` and exports `autograder/grades.csv` in its CSV format. A
-submission with nothing to grade gets a zero, never a missing row. One line per student and
-assignment says what happened; the same lines go to `autograder/grading-report.txt`.
+under another name is graded under the expected one. nbgrader records the source version in the
+gradebook; then worker processes (one per core by default) each run nbgrader's autograde and
+feedback for one submission at a time, against a private copy of the gradebook, with student code
+sandboxed (autograder/execute.py, autograder/sandbox.py). Only this process writes the course's
+gradebook: it merges each result as it arrives, then records it in `autograder/grading/results/`.
+A grader killed mid-batch loses nothing: run again, and results already recorded for unchanged
+submissions are merged again instead of graded again, so a batch is never graded twice.
+A submission with nothing to grade gets a zero, never a missing row. One line per student and
+assignment says what happened; the same lines go to `autograder/grading-report.txt`, and
+`autograder/grades.csv` is nbgrader's CSV export.
 """
 import argparse
+import ctypes
+import hashlib
 import json
+import multiprocessing
+import os
 import re
 import shutil
+import signal
 import sys
+import tempfile
+import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import nbformat
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins.export import CsvExportPlugin
+from tqdm import tqdm
 from traitlets.config import PyFileConfigLoader
+
+from autograder import sandbox
 
 REPO = Path(__file__).resolve().parent.parent
 STAGED = Path("autograder") / "staged"
+GRADING = Path("autograder") / "grading"  # the grader's own files: results, gradebook template, scratch
 MAX_NOTEBOOK_MB = 20  # far above any honest answer; stops output bombs before a kernel sees them
 
 # nbgrader 0.9 builds gradebook rows before adding them to the session, which SQLAlchemy 2 reports
@@ -33,12 +50,16 @@ MAX_NOTEBOOK_MB = 20  # far above any honest answer; stops output bombs before a
 warnings.filterwarnings("ignore", message=".*not in session, add operation along", module="nbgrader")
 
 
-def load_api(root):
+def load_api(root, gradebook=None, worker=0):
     """nbgrader's API for the course at `root`, configured by the repository's nbgrader_config.py,
-    and the folder where students' submissions lie."""
+    and the folder where students' submissions lie. `gradebook` replaces the course's gradebook
+    file; `worker` picks the sandbox's account."""
     config = PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
     config.CourseDirectory.root = str(root)
-    config.CourseDirectory.db_url = f"sqlite:///{root / 'autograder' / 'gradebook.db'}"
+    config.CourseDirectory.db_url = f"sqlite:///{gradebook or root / 'autograder' / 'gradebook.db'}"
+    config.SandboxedExecute.worker = worker
+    config.SandboxedExecute.scratch_root = str(root / GRADING)
+    config.SandboxedExecute.hide = [str(root)]
     # Grading records the source in the gradebook without touching the students' notebooks/.
     config.CourseDirectory.release_directory = str(Path("autograder") / "release")
     submitted = root / config.CourseDirectory.submitted_directory
@@ -125,46 +146,170 @@ def nbgrader_error(result):
     return lines[0] if lines else "nbgrader failed without saying why"
 
 
-def grade_assignment(api, submitted, assignment, students):
-    """Autograde each student's staged submission; yield one report line per student."""
-    root = Path(api.coursedir.root)
-    sources = {p.name: p for p in (root / api.coursedir.source_directory / assignment).glob("*.ipynb")}
-    for student in students:
-        notes, gradable = stage(submitted / student / assignment, root / STAGED / student / assignment, sources)
-        if not gradable:
-            with api.gradebook as gradebook:  # a row in grades.csv, with zero, for this student
-                gradebook.update_or_create_student(student)
-            yield f"{student} {assignment}: zero: nothing to grade: {'; '.join(notes)}"
-            continue
-        detail = f" ({'; '.join(notes)})" if notes else ""
+def digest(*folders):
+    """A fingerprint of every file under `folders`: same fingerprint, same grade."""
+    h = hashlib.sha256()
+    for folder in folders:
+        for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+            h.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+# Each worker process keeps one slot number for its life: it picks the sandbox's account.
+_slot = None
+
+
+def start_worker(slots):
+    global _slot
+    _slot = slots.get()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the batch from the main process
+    try:  # die with the main process, even if it is killed outright: no orphan grading goes on
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def grade_one(root, template, assignment, student):
+    """Autograde and write feedback for one staged submission, against a private gradebook copy.
+
+    Returns the scores to merge into the course's gradebook, or the reason it failed.
+    """
+    with tempfile.TemporaryDirectory() as private:
+        gradebook = Path(private) / "gradebook.db"
+        shutil.copy(template, gradebook)
+        api, _ = load_api(root, gradebook, _slot)
         result = api.autograde(assignment, student, force=True, create=True)
-        status = "graded" if result["success"] else f"FAILED: {nbgrader_error(result)}"
-        yield f"{student} {assignment}: {status}{detail}"
+        if not result["success"]:
+            return {"error": nbgrader_error(result)}
+        feedback = api.generate_feedback(assignment, student, force=True)
+        with api.gradebook as gb:
+            submission = gb.find_submission(assignment, student)
+            return {
+                "timestamp": submission.timestamp.isoformat() if submission.timestamp else None,
+                "notebooks": {nb.name: {
+                    "grades": {g.name: [g.auto_score, g.needs_manual_grade] for g in nb.grades},
+                    "comments": {c.name: c.auto_comment for c in nb.comments},
+                    "late_penalty": nb.late_submission_penalty,
+                } for nb in submission.notebooks},
+                "feedback": None if feedback["success"] else nbgrader_error(feedback),
+            }
+
+
+def merge(api, assignment, student, result):
+    """Write a worker's scores into the course's gradebook: this process is its only writer."""
+    import datetime
+    with api.gradebook as gb:
+        gb.update_or_create_student(student)
+        extra = {"timestamp": datetime.datetime.fromisoformat(result["timestamp"])} if result["timestamp"] else {}
+        gb.update_or_create_submission(assignment, student, **extra)
+        for notebook, scores in result["notebooks"].items():
+            for grade_id, (auto_score, needs_manual) in scores["grades"].items():
+                grade = gb.find_grade(grade_id, notebook, assignment, student)
+                grade.auto_score, grade.needs_manual_grade = auto_score, needs_manual
+            for comment_id, text in scores["comments"].items():
+                gb.find_comment(comment_id, notebook, assignment, student).auto_comment = text
+            gb.find_submission_notebook(notebook, assignment, student).late_submission_penalty = scores["late_penalty"]
+        gb.db.commit()
+
+
+def record(path, entry):
+    """Write a result file whole or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(entry))
+    os.replace(partial, path)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=REPO, help="course folder (default: this repository)")
-    root = parser.parse_args(argv).root.resolve()
+    parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)),
+                        help="submissions graded at once (default: one per core)")
+    parser.add_argument("--regrade", action="store_true", help="grade again submissions already graded unchanged")
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be 1 or more")
+    root = args.root.resolve()
+    started = time.monotonic()
     grades_csv = root / "autograder" / "grades.csv"
     report_file = root / "autograder" / "grading-report.txt"
     api, submitted = load_api(root)
+    print(f"Sandbox: {sandbox.describe_protections()}", flush=True)
     submissions, report = find_submissions(api.coursedir, submitted)
     for line in report:
         print(line, flush=True)
     if not submissions:
         print(f"No submissions under {submitted}/<student_id>/<assignment>/.")
+
+    jobs, counts = [], {"graded": 0, "unchanged": 0, "zero": 0, "FAILED": 0}
     for assignment, students in submissions.items():
         result = api.generate_assignment(assignment, force=True, create=True)
         if not result["success"]:
             sys.exit(f"Cannot prepare {assignment} for grading: {nbgrader_error(result)}")
-        for line in grade_assignment(api, submitted, assignment, students):
+        source = root / api.coursedir.source_directory / assignment
+        sources = {p.name: p for p in source.glob("*.ipynb")}
+        for student in students:
+            staged = root / STAGED / student / assignment
+            notes, gradable = stage(submitted / student / assignment, staged, sources)
+            if not gradable:
+                with api.gradebook as gradebook:  # a row in grades.csv, with zero, for this student
+                    gradebook.update_or_create_student(student)
+                report.append(f"{student} {assignment}: zero: nothing to grade: {'; '.join(notes)}")
+                counts["zero"] += 1
+                print(report[-1], flush=True)
+                continue
+            detail = f" ({'; '.join(notes)})" if notes else ""
+            jobs.append((assignment, student, detail, digest(staged, source)))
+
+    template = root / GRADING / "gradebook-template.db"  # the prepared gradebook, copied by each worker
+    template.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(root / "autograder" / "gradebook.db", template)
+    todo = []
+    for assignment, student, detail, fingerprint in jobs:
+        done = root / GRADING / "results" / assignment / f"{student}.json"
+        entry = json.loads(done.read_text()) if done.exists() else None
+        if entry and entry["fingerprint"] == fingerprint and not args.regrade:
+            merge(api, assignment, student, entry["result"])  # idempotent: the gradebook may be new
+            report.append(entry["line"])
+            counts["unchanged"] += 1
+        else:
+            todo.append((assignment, student, detail, fingerprint, done))
+
+    workers = min(args.workers, len(todo)) or 1
+    slots = multiprocessing.get_context("spawn").Queue()
+    for slot in range(workers):
+        slots.put(slot)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=start_worker, initargs=(slots,)) as pool, \
+            tqdm(total=len(todo), desc=f"Grading ({workers} workers)", unit="submission", file=sys.stderr) as bar:
+        futures = {pool.submit(grade_one, root, template, a, s): (a, s, d, f, done) for a, s, d, f, done in todo}
+        for future in as_completed(futures):
+            assignment, student, detail, fingerprint, done = futures[future]
+            try:
+                result = future.result()
+            except Exception as error:  # the worker itself failed: say so, keep grading the others
+                result = {"error": f"{type(error).__name__}: {error}"}
+            if "error" in result:
+                line = f"{student} {assignment}: FAILED: {result['error']}{detail}"
+                counts["FAILED"] += 1
+                with api.gradebook as gradebook:  # a row in grades.csv; the report says why it is empty
+                    gradebook.update_or_create_student(student)
+            else:
+                merge(api, assignment, student, result)
+                feedback = f" (no feedback: {result['feedback']})" if result["feedback"] else ""
+                line = f"{student} {assignment}: graded{detail}{feedback}"
+                record(done, {"fingerprint": fingerprint, "line": line, "result": result})
+                counts["graded"] += 1
             report.append(line)
-            print(line, flush=True)
-        api.generate_feedback(assignment, force=True)
+            bar.write(line)
+            bar.update()
+
     with api.gradebook as gradebook:
         CsvExportPlugin(to=str(grades_csv), parent=api).export(gradebook)
     report_file.write_text("\n".join(report) + "\n")
+    elapsed = time.monotonic() - started
+    summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+    print(f"Done in {elapsed:.1f} s with {workers} workers: {summary or 'nothing to grade'}.")
     print(f"Grades: {grades_csv}\nReport: {report_file}")
 
 

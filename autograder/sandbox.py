@@ -1,0 +1,134 @@
+"""Where a student's kernel runs: its own process tree, a private scratch folder, limits, no network.
+
+With bubblewrap (Debian package `bubblewrap`), the kernel sees the machine read-only, with the course
+folder, home folders and temporary folders replaced by empty ones: only its scratch folder (holding
+the submission's data files, never a notebook), the Python environment and the course's support
+package are there. It has no network and its own process namespace, so nothing it starts survives
+it. As root, it also runs under an unprivileged user id (one per grading worker, so one student's
+fork bomb cannot starve another's kernel). Limits on CPU time, memory, processes, file size and open
+files come from prlimit. Elsewhere, each missing protection is named by `protections()`.
+"""
+import functools
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import imbalanced_course
+
+# Far above what an honest answer needs; each stops one kind of runaway code.
+LIMITS = {
+    "cpu": 600,  # seconds of CPU time
+    "as": 4 * 2**30,  # bytes of address space (memory)
+    "nproc": 256,  # processes and threads of the account
+    "fsize": 64 * 2**20,  # bytes in one file
+    "nofile": 256,  # open files
+}
+REPO = Path(__file__).resolve().parent.parent
+BASE_UID = 64000  # grading worker N runs student code as uid BASE_UID + N: ids no account uses
+ENVIRONMENT = {  # everything the kernel's environment holds: no secret of the grader's leaks in
+    "PATH": "/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+}
+
+
+def is_root():
+    return os.geteuid() == 0
+
+
+@functools.cache
+def bubblewrap_works():
+    """True when bubblewrap can make a sandbox here (as root, or with unprivileged user namespaces)."""
+    if not shutil.which("bwrap"):
+        return False
+    probe = ["bwrap", "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", "--die-with-parent", "true"]
+    return subprocess.run(probe, capture_output=True).returncode == 0
+
+
+def protections():
+    """[(protection, active, how)] for student code graded on this machine, as this user."""
+    bwrap = bubblewrap_works()
+    limits = ", ".join(f"{k}={v}" for k, v in LIMITS.items())
+    why_no_bwrap = "bubblewrap not installed" if not shutil.which("bwrap") else "bubblewrap cannot create namespaces here"
+    return [
+        ("own process per submission, verdict computed outside it", True, "tests run in the grader, answers in a kernel"),
+        ("limits on CPU, memory, processes, file size, open files", bool(shutil.which("prlimit")), limits),
+        ("no network", bwrap, "own network namespace" if bwrap else why_no_bwrap),
+        ("private filesystem view (course, homes, /tmp hidden)", bwrap, "bubblewrap mounts" if bwrap else why_no_bwrap),
+        ("nothing outlives its grading", True, "own PID namespace" if bwrap else "killed with its grading worker"),
+        ("unprivileged account", is_root(), f"uid {BASE_UID}+worker" if is_root() else f"runs as you (uid {os.getuid()})"),
+    ]
+
+
+def describe_protections():
+    return "; ".join(f"{name}: {'on' if active else 'OFF'} ({how})" for name, active, how in protections())
+
+
+def readable_roots():
+    """Folders the kernel must read: the Python installation, the environment, the support package."""
+    roots = {Path(sys.base_prefix), Path(sys.prefix), Path(imbalanced_course.__file__).parent}
+    roots |= {Path(sysconfig.get_paths()[key]) for key in ("stdlib", "purelib", "platlib")}
+    return sorted(r.resolve() for r in roots)
+
+
+def kernel_command_prefix(scratch, worker, hide=()):
+    """The command that wraps a kernel's command line to run it sandboxed in `scratch`.
+
+    `hide` names more folders to replace by empty ones: the course, wherever it is.
+    """
+    scratch = Path(scratch)
+    limits = [f"--{name}={value}" for name, value in LIMITS.items()] if shutil.which("prlimit") else []
+    prefix = ["prlimit", *limits, "--"] if limits else []
+    if is_root():
+        uid = BASE_UID + worker
+        prefix += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--pdeathsig=KILL", "--"]
+    else:
+        prefix += ["setpriv", "--pdeathsig=KILL", "--"]
+    if not bubblewrap_works():
+        return prefix
+    hidden = {Path(p) for p in ("/root", "/home", "/tmp", "/var", "/run", "/srv", "/mnt", "/media", "/opt", "/work")}
+    hidden |= {Path(p).resolve() for p in hide} | {Path.cwd(), REPO, scratch.parent}
+    bwrap = ["bwrap", "--ro-bind", "/", "/"]
+    for folder in sorted(hidden):
+        if folder.is_dir() and folder != Path("/"):
+            bwrap += ["--tmpfs", str(folder)]
+    for root in readable_roots():
+        bwrap += ["--ro-bind", str(root), str(root)]
+    bwrap += ["--bind", str(scratch), str(scratch), "--proc", "/proc", "--dev", "/dev",
+              "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+              "--die-with-parent", "--new-session", "--chdir", str(scratch), "--clearenv"]
+    for name, value in kernel_environment(scratch).items():
+        bwrap += ["--setenv", name, value]
+    return bwrap + ["--"] + prefix
+
+
+def kernel_environment(scratch):
+    home = Path(scratch) / "home"
+    return {**ENVIRONMENT, "HOME": str(home), "MPLCONFIGDIR": str(home / "matplotlib"),
+            "IPYTHONDIR": str(home / "ipython")}
+
+
+def prepare_scratch(scratch, files, worker):
+    """Make `scratch` (mode 0700) with `files` (paths to copy in), owned by the worker's account when root.
+
+    Its parent is made 0711: accounts can reach their own scratch folder but not list the others.
+    """
+    scratch = Path(scratch)
+    scratch.parent.mkdir(parents=True, exist_ok=True)
+    scratch.parent.chmod(0o711)
+    (scratch / "home").mkdir(mode=0o700, parents=True)
+    scratch.chmod(0o700)
+    for path in files:
+        target = scratch / path.name
+        (shutil.copytree if path.is_dir() else shutil.copy)(path, target)
+    if is_root():
+        uid = BASE_UID + worker
+        for path in [scratch, *scratch.rglob("*")]:
+            os.chown(path, uid, uid, follow_symlinks=False)
+    return scratch
