@@ -18,13 +18,13 @@ COURSE_ROOT ?= $(CURDIR)
 NBGRADER := $(BIN)/nbgrader
 ASSIGNMENTS := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard $(COURSE_ROOT)/source/*/*.ipynb)))))
 
-.PHONY: env lab test notebooks grade clean-env system-packages
+.PHONY: env lab test notebooks grade clean-env system-packages hub hub-env hub-proxy
 
 env: $(READY)
 
 # Debian packages the grader's sandbox and the tests use. As root (CI, a grader container) they are
 # installed when missing; otherwise the missing ones are named, and what needs them says so when run.
-SYSTEM_PACKAGES := bubblewrap
+SYSTEM_PACKAGES := bubblewrap chromium chromium-driver
 system-packages:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -z "$$missing" ]; then exit 0; fi; \
@@ -47,7 +47,7 @@ $(READY): requirements.txt pyproject.toml
 lab: $(READY)
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/$(START_PAGE) $(LAB_ARGS)
 
-test: $(READY) system-packages
+test: $(READY) system-packages hub-env hub-proxy
 	$(BIN)/python -m pytest
 
 # Student versions into notebooks/, executed reference versions into solutions/, both from source/.
@@ -72,3 +72,48 @@ grade: $(READY) system-packages
 
 clean-env:
 	rm -rf $(VENV)
+
+# --- The classroom hub (autograder/hub/; README, "Classroom JupyterHub") ---
+HUB := autograder/hub
+HUB_GRADER ?= grader-imbalanced-course
+HUB_PORT ?= 8000
+# As root, every user's server runs under their own account, which cannot execute .venv when the
+# default python3 lives in root's home (mode 0700): the hub gets an environment of its own, made
+# from a Python every account can run, in a folder every account can read. Otherwise .venv serves.
+ifeq ($(shell id -u),0)
+HUB_PYTHON ?= /usr/bin/python3.11
+HUB_ENV ?= /opt/imbalanced-course-hub
+HUB_ROOT ?= /srv/imbalanced-course
+else
+HUB_ENV ?= $(CURDIR)/$(VENV)
+HUB_ROOT ?= $(CURDIR)/.hub
+endif
+export IMBC_HUB_ENV := $(HUB_ENV)
+
+ifeq ($(HUB_ENV),$(CURDIR)/$(VENV))
+hub-env: $(READY)
+else
+hub-env: $(HUB_ENV)/.ready
+# The course package is copied in (not linked to this folder, which other accounts may not reach).
+$(HUB_ENV)/.ready: requirements.txt pyproject.toml $(wildcard imbalanced_course/*.py)
+	@$(HUB_PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "The hub needs Python 3.11 or newer that every account can run: make HUB_PYTHON=/path/to/python3.11")'
+	$(HUB_PYTHON) -m venv $(HUB_ENV)
+	$(HUB_ENV)/bin/python -m pip install --quiet --upgrade pip
+	$(HUB_ENV)/bin/python -m pip install --quiet -r requirements.txt
+	$(HUB_ENV)/bin/python -m pip install --quiet --no-deps --force-reinstall .
+	chmod -R a+rX $(HUB_ENV)
+	touch $@
+endif
+
+# JupyterHub's proxy, at the versions package-lock.json pins.
+hub-proxy: $(HUB)/node_modules/.installed
+$(HUB)/node_modules/.installed: $(HUB)/package.json $(HUB)/package-lock.json
+	cd $(HUB) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# A hub for the course on http://127.0.0.1:$(HUB_PORT). As root the accounts must exist; otherwise
+# everyone runs as you. Set IMBC_HUB_PASSWORD for a trial without system passwords.
+hub: $(READY) hub-env hub-proxy
+	$(BIN)/python $(HUB)/prepare.py --root $(HUB_ROOT) $(if $(filter 0,$(shell id -u)),--grader $(HUB_GRADER))
+	IMBC_HUB_ROOT=$(HUB_ROOT) IMBC_HUB_GRADER=$(HUB_GRADER) IMBC_HUB_PORT=$(HUB_PORT) \
+		$(BIN)/jupyterhub -f $(HUB)/jupyterhub_config.py
