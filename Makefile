@@ -18,7 +18,7 @@ COURSE_ROOT ?= $(CURDIR)
 NBGRADER := $(BIN)/nbgrader
 ASSIGNMENTS := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard $(COURSE_ROOT)/source/*/*.ipynb)))))
 
-.PHONY: env lab test notebooks grade clean-env system-packages hub hub-env hub-proxy
+.PHONY: env lab test notebooks grade bench clean-env system-packages hub hub-env hub-proxy
 
 env: $(READY)
 
@@ -67,8 +67,13 @@ notebooks: $(READY)
 		$(NBGRADER) generate_solution $$a $$args; \
 	done
 
+# GRADE_ARGS passes options to the grader, e.g. GRADE_ARGS="--workers 4 --timeout 60 --regrade".
 grade: $(READY) system-packages
-	$(BIN)/python -m autograder.grade --root $(COURSE_ROOT)
+	$(BIN)/python -m autograder.grade --root $(COURSE_ROOT) $(GRADE_ARGS)
+
+# Grades the corpus with stock nbgrader, then with `make grade`, and prints both times (about 7 min).
+bench: $(READY) system-packages
+	$(BIN)/python tests/bench_grading.py $(BENCH_ARGS)
 
 clean-env:
 	rm -rf $(VENV)

@@ -60,6 +60,20 @@ def rebuild_estimator(data):
         return Unsupported(f"{data['class']} ({type(error).__name__})")
 
 
+def named_function(name):
+    """A function or class of scikit-learn or imbalanced-learn, from its "module:qualname"."""
+    module_name, _, qualname = str(name).partition(":")
+    if not module_name.startswith(ESTIMATOR_MODULES):
+        return Unsupported(f"function {name}")
+    try:
+        found = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            found = getattr(found, part)
+    except (ImportError, AttributeError):
+        return Unsupported(f"function {name}")
+    return found if callable(found) else Unsupported(f"function {name}")
+
+
 def decode(data):
     """The value the kernel's `encode` describes, built from plain data only."""
     if data is None or isinstance(data, (bool, int, float, str)):
@@ -93,6 +107,15 @@ def decode(data):
         return pd.Series(decode(data["data"]), index=decode(data["index"]), name=decode(data["name"]))
     if tag == "estimator":
         return rebuild_estimator(data)
+    if tag == "function":
+        return named_function(data["name"])
+    if tag == "scorer":
+        from sklearn.metrics import make_scorer
+        function = decode(data["function"])
+        if isinstance(function, Unsupported):
+            return Unsupported(f"a scorer of {function.what}")
+        return make_scorer(function, greater_is_better=data["sign"] > 0, response_method=decode(data["response_method"]),
+                           **decode(data["kwargs"]))
     return Unsupported(str(data.get("type", tag)))
 
 

@@ -68,7 +68,13 @@ def parse(source):
 
 
 class KernelDied(Exception):
-    pass
+    def __init__(self, message, started=True):
+        super().__init__(message)
+        self.started = started  # False: it was dead before the code sent to it began
+
+
+class SandboxBroken(RuntimeError):
+    """A fresh kernel did not start: the grader's setup is at fault, not the student (no grade given)."""
 
 
 class StudentKernel:
@@ -80,10 +86,31 @@ class StudentKernel:
         self.km = self.kc = None
         self.history = []  # sources run so far, replayed after a restart
         self.restarts = 0
+        self.incidents = []  # what went wrong, for the grading report
 
     def start(self):
-        if self.restarts > MAX_RESTARTS:
-            raise KernelDied(f"the kernel died {self.restarts} times: not restarted again")
+        """Start the kernel, load the grader's helper, replay the cells run so far."""
+        while True:
+            if self.restarts > MAX_RESTARTS:
+                raise KernelDied(f"the kernel died {self.restarts} times: not started again")
+            self._launch()
+            # exit() would end the kernel some time after its cell: while grading, it does nothing.
+            setup = ("import types as _t\n__grader__ = _t.ModuleType('__grader__')\n"
+                     f"exec({Path(kernel_side.__file__).read_text()!r}, __grader__.__dict__)\ndel _t\n"
+                     "get_ipython().ask_exit = lambda: print('exit() does nothing while grading')\n")
+            try:
+                self._execute(setup, 60)
+                for i, source in enumerate(self.history):
+                    try:
+                        self._execute(source, 300)
+                    except (TimeoutError, KernelDied):
+                        del self.history[i]  # it killed the kernel this time: never replay it again
+                        raise KernelDied("a replayed cell stopped the kernel") from None
+                return
+            except (TimeoutError, KernelDied):
+                self.restart_later()
+
+    def _launch(self):
         ipc = self.scratch / "ipc"
         km = KernelManager(transport="ipc", ip=str(ipc), connection_file=str(self.scratch / "kernel.json"))
         prefix = sandbox.kernel_command_prefix(self.scratch, self.worker, self.hide)
@@ -105,13 +132,8 @@ class StudentKernel:
         except RuntimeError as error:
             self.console.seek(0)
             last = self.console.read().decode(errors="replace").strip().splitlines()[-3:]
-            raise KernelDied(f"the sandboxed kernel did not start: {error} {' | '.join(last)}") from None
-        setup = ("import types as _t\n__grader__ = _t.ModuleType('__grader__')\n"
-                 f"exec({Path(kernel_side.__file__).read_text()!r}, __grader__.__dict__)\ndel _t\n")
-        self._execute(setup, 60)
-        for source in self.history:
-            with contextlib.suppress(TimeoutError, KernelDied):
-                self._execute(source, 300)
+            self.stop()
+            raise SandboxBroken(f"the sandboxed kernel did not start: {error} {' | '.join(last)}") from None
 
     def stop(self):
         if self.km is not None:
@@ -127,7 +149,7 @@ class StudentKernel:
         """(outputs, result text or None) of running `code`; TimeoutError or KernelDied when it fails."""
         msg_id = self.kc.execute(code, store_history=False, allow_stdin=False)
         deadline = time.monotonic() + timeout
-        outputs, result, size, idle = [], None, 0, False
+        outputs, result, size, idle, busy = [], None, 0, False, False
         while not idle:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no answer within {timeout} s")
@@ -135,13 +157,13 @@ class StudentKernel:
                 msg = self.kc.get_iopub_msg(timeout=0.2)
             except queue.Empty:
                 if not self.km.is_alive():
-                    raise KernelDied("the kernel died") from None
+                    raise KernelDied("the kernel died", started=busy) from None
                 continue
             if msg["parent_header"].get("msg_id") != msg_id:
                 continue
             kind, content = msg["msg_type"], msg["content"]
-            if kind == "status" and content["execution_state"] == "idle":
-                idle = True
+            if kind == "status":
+                busy, idle = True, content["execution_state"] == "idle"
             elif kind == "display_data" and answers.RESULT_MIME in content.get("data", {}):
                 result = content["data"][answers.RESULT_MIME]
             elif kind in ("stream", "display_data", "execute_result", "error"):
@@ -153,39 +175,59 @@ class StudentKernel:
                         "stream", name="stdout", text=f"\n[output cut by the grader after {MAX_OUTPUT_BYTES} bytes]\n"))
         return outputs, result
 
-    def run_cell(self, source, timeout):
+    def run_cell(self, source, timeout, label):
         """Outputs of a notebook cell run in the kernel; a cell that hangs or kills it gets an error."""
-        if self.km is None:
-            self.start()
         try:
-            outputs, _ = self._execute(source, timeout)
-            self.history.append(source)
-            return outputs
+            outputs, _ = self._run(source, timeout)
         except (TimeoutError, KernelDied) as error:
-            self.restart_later()
             name = "CellTimeoutError" if isinstance(error, TimeoutError) else "DeadKernelError"
+            self.incidents.append(f"{label}: {error}, kernel restarted without it")
             return [nbformat.v4.new_output("error", ename=name, evalue=str(error), traceback=[f"{name}: {error}"])]
-
-    def restart_later(self):
-        self.stop()
-        self.restarts += 1
+        self.history.append(source)
+        if any(o.get("ename") == "MemoryError" for o in outputs):
+            self.incidents.append(f"{label}: MemoryError (limit {sandbox.LIMITS['as'] // 2**30} GiB)")
+        if any("[output cut by the grader" in o.get("text", "") for o in outputs):
+            self.incidents.append(f"{label}: output cut at {MAX_OUTPUT_BYTES} bytes")
+        return outputs
 
     def ask(self, code, timeout):
         """The result message of a `__grader__` call; AnswerCrashed when the kernel dies or hangs."""
-        if self.km is None:
-            self.start()
         try:
-            _, result = self._execute(code, timeout)
+            _, result = self._run(code, timeout)
         except (TimeoutError, KernelDied) as error:
-            self.restart_later()
             raise answers.AnswerCrashed(f"the student's code stopped the kernel: {error}") from None
         if result is None:
             raise answers.AnswerCrashed("the kernel sent no result: the grading helper was changed or removed")
         return result
 
+    def _run(self, code, timeout):
+        """Run `code`, starting the kernel first if needed. A kernel found dead before `code` started
+        was killed by the previous cell on its way out (exit()): that cell is dropped, `code` retried."""
+        for attempt in range(2):
+            if self.km is None:
+                self.start()
+            try:
+                return self._execute(code, timeout)
+            except (TimeoutError, KernelDied) as error:
+                self.restart_later()
+                if isinstance(error, KernelDied) and not error.started and self.history and attempt == 0:
+                    self.history.pop()
+                    continue
+                raise
+
+    def restart_later(self):
+        self.stop()
+        self.restarts += 1
+
     def call(self, name, payload, check=None):
-        value, error = answers.decode_message(
-            self.ask(f"__grader__.call({name!r}, {payload!r}, check={check!r})", self.call_timeout))
+        try:
+            text = self.ask(f"__grader__.call({name!r}, {payload!r}, check={check!r})", self.call_timeout)
+        except answers.AnswerCrashed as error:
+            self.incidents.append(f"{name}(): {error}")
+            raise
+        value, error = answers.decode_message(text)
+        if isinstance(error, MemoryError):
+            self.incidents.append(f"{name}(): MemoryError (limit {sandbox.LIMITS['as'] // 2**30} GiB)")
         if error is not None:
             raise error
         return value
@@ -241,15 +283,18 @@ class SandboxedExecute(NbGraderPreprocessor):
                     continue
                 grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
                 cell.execution_count = count
+                label = grade_id or f"cell {count}"
                 if grade_id in tests:
                     cell.source = cells[grade_id][2]
                     cell.outputs = self.run_here(cell.source, namespace, kernel, answer_names, grade_id)
                 elif grade_id in cells and cells[grade_id][1] and grade_id not in solutions:
                     cell.source = cells[grade_id][2]
-                    cell.outputs = kernel.run_cell(cell.source, self.timeout)
+                    cell.outputs = kernel.run_cell(cell.source, self.timeout, label)
                     self.run_here(cell.source, namespace, kernel, answer_names, grade_id)
                 else:
-                    cell.outputs = kernel.run_cell(cell.source, self.timeout)
+                    cell.outputs = kernel.run_cell(cell.source, self.timeout, label)
+            # The grader reads these back for its report (nbgrader keeps notebook metadata).
+            nb.metadata.setdefault("imbalanced_course", {})["incidents"] = list(dict.fromkeys(kernel.incidents))
         finally:
             kernel.stop()
             shutil.rmtree(scratch, ignore_errors=True)

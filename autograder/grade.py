@@ -26,6 +26,7 @@ import signal
 import sys
 import tempfile
 import time
+import uuid
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -50,7 +51,7 @@ MAX_NOTEBOOK_MB = 20  # far above any honest answer; stops output bombs before a
 warnings.filterwarnings("ignore", message=".*not in session, add operation along", module="nbgrader")
 
 
-def load_api(root, gradebook=None, worker=0):
+def load_api(root, gradebook=None, worker=0, timeout=None):
     """nbgrader's API for the course at `root`, configured by the repository's nbgrader_config.py,
     and the folder where students' submissions lie. `gradebook` replaces the course's gradebook
     file; `worker` picks the sandbox's account."""
@@ -60,6 +61,8 @@ def load_api(root, gradebook=None, worker=0):
     config.SandboxedExecute.worker = worker
     config.SandboxedExecute.scratch_root = str(root / GRADING)
     config.SandboxedExecute.hide = [str(root)]
+    if timeout:
+        config.SandboxedExecute.timeout = timeout
     # Grading records the source in the gradebook without touching the students' notebooks/.
     config.CourseDirectory.release_directory = str(Path("autograder") / "release")
     submitted = root / config.CourseDirectory.submitted_directory
@@ -113,8 +116,11 @@ def stage(submission, staged, sources):
     shares. Returns notes for the report and whether any expected notebook is left to grade.
     """
     shutil.rmtree(staged, ignore_errors=True)
-    shutil.copytree(submission, staged)
+    shutil.copytree(submission, staged, symlinks=True)
     notes, set_aside = [], set()
+    for link in sorted(p for p in staged.rglob("*") if p.is_symlink()):  # could point at anything of the grader's
+        notes.append(f"{link.relative_to(staged)} ignored: a symbolic link")
+        link.unlink()
     for path in sorted(staged.glob("*.ipynb")):
         problem = notebook_problem(path)
         if problem:
@@ -133,7 +139,57 @@ def stage(submission, staged, sources):
         else:
             notes.append(f"{extra} ignored: not part of the assignment")
     notes += [f"{name} missing" for name, ids in missing.items() if ids]  # lessons without exercises may be left out
+    for name in sorted(set(sources) & {p.name for p in staged.glob("*.ipynb")}):
+        notes += restore_nbgrader_cells(staged / name, sources[name])
     return notes, bool(set(sources) & {p.name for p in staged.glob("*.ipynb")})
+
+
+def comparable(meta):
+    return {k: v for k, v in meta.items() if k not in ("checksum", "cell_type")}  # nbgrader adds them when releasing
+
+
+def restore_nbgrader_cells(path, source_path):
+    """Give every cell the nbgrader metadata its grade_id has in the source; return notes on changes.
+
+    nbgrader restores locked cells' text but trusts other metadata, and stops with "Inconsistent
+    checksums" when a locked cell's flags were edited: one student's edit must not fail their grade.
+    Cells whose grade_id the source does not know, and answer cells pasted twice (after the first),
+    become ordinary cells; pasted copies of tests and setup cells are dropped; duplicated cell ids
+    are renewed so the notebook stays valid.
+    """
+    nb = nbformat.read(path, as_version=4)
+    source = {c.metadata["nbgrader"]["grade_id"]: c for c in nbformat.read(source_path, as_version=4).cells
+              if "grade_id" in c.metadata.get("nbgrader", {})}
+    changed, copies, ids, seen, dropped = set(), set(), set(), set(), []
+    for i, cell in enumerate(nb.cells):
+        meta = cell.metadata.get("nbgrader")
+        grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+        original = source.get(grade_id)
+        if meta is not None and original is None:
+            del cell.metadata["nbgrader"]
+            changed.add(str(grade_id))
+        elif original is not None and grade_id in seen:  # a copy: the student's own code, without nbgrader's marks
+            del cell.metadata["nbgrader"]
+            copies.add(grade_id)
+            if not original.metadata["nbgrader"].get("solution"):
+                dropped.append(i)  # a copy of a test or setup cell: nothing of the student's in it
+        elif original is not None and (comparable(meta) != comparable(original.metadata["nbgrader"])
+                                       or cell.cell_type != original.cell_type):
+            changed.add(grade_id)
+            if original.metadata["nbgrader"].get("solution"):  # keep the student's answer, in a cell of the right kind
+                make = nbformat.v4.new_code_cell if original.cell_type == "code" else nbformat.v4.new_markdown_cell
+                nb.cells[i] = make(source=cell.source, metadata={**cell.metadata, "nbgrader": original.metadata["nbgrader"]})
+            else:
+                nb.cells[i] = nbformat.from_dict(original)
+        if original is not None:
+            seen.add(grade_id)
+        if nb.cells[i].get("id") in ids or not nb.cells[i].get("id"):
+            nb.cells[i]["id"] = uuid.uuid4().hex[:12]
+        ids.add(nb.cells[i]["id"])
+    nb.cells = [c for i, c in enumerate(nb.cells) if i not in dropped]
+    nbformat.write(nb, path)
+    notes = [f"{path.name}: nbgrader metadata of {', '.join(sorted(changed))} restored"] if changed else []
+    return notes + ([f"{path.name}: copies of {', '.join(sorted(copies))} not graded"] if copies else [])
 
 
 def nbgrader_error(result):
@@ -169,7 +225,7 @@ def start_worker(slots):
         pass
 
 
-def grade_one(root, template, assignment, student):
+def grade_one(root, template, assignment, student, timeout):
     """Autograde and write feedback for one staged submission, against a private gradebook copy.
 
     Returns the scores to merge into the course's gradebook, or the reason it failed.
@@ -177,11 +233,15 @@ def grade_one(root, template, assignment, student):
     with tempfile.TemporaryDirectory() as private:
         gradebook = Path(private) / "gradebook.db"
         shutil.copy(template, gradebook)
-        api, _ = load_api(root, gradebook, _slot)
+        api, _ = load_api(root, gradebook, _slot, timeout)
         result = api.autograde(assignment, student, force=True, create=True)
         if not result["success"]:
             return {"error": nbgrader_error(result)}
         feedback = api.generate_feedback(assignment, student, force=True)
+        incidents = []
+        for path in sorted((root / api.coursedir.autograded_directory / student / assignment).glob("*.ipynb")):
+            found = nbformat.read(path, as_version=4).metadata.get("imbalanced_course", {}).get("incidents", [])
+            incidents += [f"{path.stem}: {text}" for text in found]
         with api.gradebook as gb:
             submission = gb.find_submission(assignment, student)
             return {
@@ -192,6 +252,7 @@ def grade_one(root, template, assignment, student):
                     "late_penalty": nb.late_submission_penalty,
                 } for nb in submission.notebooks},
                 "feedback": None if feedback["success"] else nbgrader_error(feedback),
+                "incidents": incidents,
             }
 
 
@@ -225,6 +286,8 @@ def main(argv=None):
     parser.add_argument("--root", type=Path, default=REPO, help="course folder (default: this repository)")
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)),
                         help="submissions graded at once (default: one per core)")
+    parser.add_argument("--timeout", type=int, default=None,
+                        help="seconds a cell or a call into the student's kernel may run (default: nbgrader_config.py's)")
     parser.add_argument("--regrade", action="store_true", help="grade again submissions already graded unchanged")
     args = parser.parse_args(argv)
     if args.workers < 1:
@@ -282,7 +345,7 @@ def main(argv=None):
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=start_worker, initargs=(slots,)) as pool, \
             tqdm(total=len(todo), desc=f"Grading ({workers} workers)", unit="submission", file=sys.stderr) as bar:
-        futures = {pool.submit(grade_one, root, template, a, s): (a, s, d, f, done) for a, s, d, f, done in todo}
+        futures = {pool.submit(grade_one, root, template, a, s, args.timeout): (a, s, d, f, done) for a, s, d, f, done in todo}
         for future in as_completed(futures):
             assignment, student, detail, fingerprint, done = futures[future]
             try:
@@ -296,8 +359,10 @@ def main(argv=None):
                     gradebook.update_or_create_student(student)
             else:
                 merge(api, assignment, student, result)
-                feedback = f" (no feedback: {result['feedback']})" if result["feedback"] else ""
-                line = f"{student} {assignment}: graded{detail}{feedback}"
+                notes = ([detail[2:-1]] if detail else []) + result["incidents"]
+                if result["feedback"]:
+                    notes.append(f"no feedback: {result['feedback']}")
+                line = f"{student} {assignment}: graded" + (f" ({'; '.join(notes)})" if notes else "")
                 record(done, {"fingerprint": fingerprint, "line": line, "result": result})
                 counts["graded"] += 1
             report.append(line)

@@ -49,7 +49,7 @@ def encode(value, depth=0):
     if isinstance(value, dict):  # dict, Counter, OrderedDict, defaultdict: their items
         return {"$": "dict", "items": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in dict.items(value)]}
     module = getattr(kind, "__module__", "") or ""
-    if module.startswith("pandas."):
+    if module.split(".")[0] == "pandas":
         import pandas as pd
         if isinstance(value, pd.DataFrame):
             return {"$": "DataFrame", "columns": encode(list(value.columns), depth + 1),
@@ -58,6 +58,15 @@ def encode(value, depth=0):
         if isinstance(value, pd.Series):
             return {"$": "Series", "name": encode(value.name, depth + 1),
                     "index": encode(value.index.to_numpy(), depth + 1), "data": encode(value.to_numpy(), depth + 1)}
+    if isinstance(value, type) or callable(value) and hasattr(value, "__qualname__") and not hasattr(value, "get_params"):
+        where = getattr(value, "__module__", "") or ""  # a function or class of scikit-learn: by name
+        if where.startswith(ESTIMATOR_MODULES):
+            return {"$": "function", "name": f"{where}:{value.__qualname__}"}
+        return {"$": "unsupported", "type": f"function {where}.{getattr(value, '__qualname__', '?')}"}
+    if module.startswith(ESTIMATOR_MODULES) and hasattr(value, "_score_func") and hasattr(value, "_sign"):
+        return {"$": "scorer", "function": encode(value._score_func, depth + 1), "sign": int(value._sign),
+                "kwargs": encode(dict(value._kwargs), depth + 1),
+                "response_method": encode(getattr(value, "_response_method", "predict"), depth + 1)}
     if module.startswith(ESTIMATOR_MODULES):
         fitted = any(k.endswith("_") and not k.startswith("__") for k in vars(value))
         params = {name: encode(v, depth + 1) for name, v in _estimator_params(value).items()}

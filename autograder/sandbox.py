@@ -47,7 +47,8 @@ def bubblewrap_works():
     """True when bubblewrap can make a sandbox here (as root, or with unprivileged user namespaces)."""
     if not shutil.which("bwrap"):
         return False
-    probe = ["bwrap", "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", "--die-with-parent", "true"]
+    probe = ["bwrap", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+             "--unshare-net", "--unshare-pid", "--die-with-parent", "true"]  # what every sandbox mounts
     return subprocess.run(probe, capture_output=True).returncode == 0
 
 

@@ -18,10 +18,10 @@ def read(path):
     return nbformat.read(path, as_version=4)
 
 
-def make(target, course_root):
-    """Run `make TARGET COURSE_ROOT=...` from the repository, as a user would."""
+def make(target, course_root, **variables):
+    """Run `make TARGET COURSE_ROOT=... [NAME=value ...]` from the repository, as a user would."""
     return subprocess.run(
-        ["make", "--no-print-directory", target, f"COURSE_ROOT={course_root}"],
+        ["make", "--no-print-directory", target, f"COURSE_ROOT={course_root}", *(f"{k}={v}" for k, v in variables.items())],
         cwd=REPO, capture_output=True, text=True, timeout=1800,
     )
 

@@ -1,19 +1,27 @@
 """`make grade` on the submission corpus: exact points per graded cell, grades.csv, feedback, report.
 
 Every graded notebook also gets two submissions written by no one: its executed solution
-(`reference`: full marks) and its untouched student version (`untouched`: zero).
+(`reference`: full marks) and its untouched student version (`untouched`: zero). The attacks of
+`tests/attacks.py` are graded in the same batch.
 """
 import csv
+import hashlib
 import html
 import importlib.util
+import os
 import re
 import shutil
+import socket
+import subprocess
+import threading
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
+import attacks
+from autograder.sandbox import BASE_UID
 from conftest import REPO, copy_course, make, read
 
 CORPUS = REPO / "tests" / "corpus"
@@ -50,6 +58,26 @@ def load_corpus():
 CASES = load_corpus()
 
 
+def load_attacks():
+    """(student_id, assignment, notebook, origin, answers, expected), and {student_id: notebook change}."""
+    cases, changes = [], {}
+    quiz = graded_cells(read(REPO / "source" / attacks.QUIZ / f"{attacks.QUIZ}.ipynb"))
+    ex01 = graded_cells(read(REPO / "source" / "01_why_imbalance_hurts" / "01_exercises.ipynb"))
+    for group, assignment, notebook, points in [
+            (attacks.ATTACKS, attacks.QUIZ, attacks.QUIZ, quiz),
+            (attacks.NUMPY_ATTACKS, "01_why_imbalance_hurts", "01_exercises", ex01)]:
+        for name, case in group.items():
+            expected = dict.fromkeys(points, 0) if case["expected"] == "zero" else case["expected"]
+            assert set(expected) == set(points), name
+            student = f"attack--{name}"
+            cases.append((student, assignment, notebook, "notebooks", case["answers"], expected))
+            changes[student] = case.get("change")
+    return cases, changes
+
+
+ATTACK_CASES, ATTACK_CHANGES = load_attacks()
+
+
 def fill_answers(path, answers):
     """Replace the named answer cells of the notebook at `path` with a student's code."""
     nb = read(path)
@@ -83,15 +111,57 @@ BROKEN = [
 ]
 
 
+def fingerprints(folder):
+    """{path: sha256} of every file under `folder`."""
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+MARKER = "MARKER-written-by-student"
+BEFORE_GRADING = {}  # {course root: fingerprints}, for the check that nothing else changed
+GRADER_OUTPUTS = ("autograded", "feedback", "grading", "staged", "gradebook.db", "grades.csv", "grading-report.txt")
+
+
+class Listener:
+    """A TCP server on 127.0.0.1 that counts the connections it accepts (attacks must make none)."""
+
+    def __init__(self):
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port, self.accepted = self.server.getsockname()[1], 0
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            connection.close()
+
+
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def listener():
+    server = Listener()
+    yield server
+    server.server.close()
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, listener):
     root = copy_course(tmp_path_factory.mktemp("corpus"))
-    for student, assignment, notebook, origin, answers, _ in CASES:
+    values = {"{root}": str(root), "{repo}": str(REPO), "{quiz}": attacks.QUIZ, "{port}": str(listener.port)}
+    for student, assignment, notebook, origin, answers, _ in CASES + ATTACK_CASES:
         folder = root / "autograder" / "submitted" / student / assignment
         # Only the notebook under test (and the assignment's data): the others count as missing.
         others = lambda _, names: [n for n in names if n.endswith(".ipynb") and n != f"{notebook}.ipynb"]
         shutil.copytree(REPO / origin / assignment, folder, ignore=others)
+        for key, value in values.items():
+            answers = {cell: code.replace(key, value) for cell, code in answers.items()}
         fill_answers(folder / f"{notebook}.ipynb", answers)
+        if ATTACK_CHANGES.get(student):
+            nb = read(folder / f"{notebook}.ipynb")
+            ATTACK_CHANGES[student](nb)
+            nbformat.write(nb, folder / f"{notebook}.ipynb")
     for student, assignment, files, _, _ in BROKEN:
         folder = root / "autograder" / "submitted" / student / assignment
         folder.mkdir(parents=True)
@@ -100,12 +170,18 @@ def graded(tmp_path_factory):
                 shutil.copy(content, folder / name)
             else:
                 (folder / name).write_text(content)
-    result = make("grade", root)
+    link_attack = root / "autograder" / "submitted" / "attack--symlink_to_gradebook" / attacks.QUIZ
+    shutil.copytree(REPO / "notebooks" / attacks.QUIZ, link_attack)
+    fill_answers(link_attack / f"{attacks.QUIZ}.ipynb", attacks.answers(attacks.if_works(
+        "assert open('data.csv', 'rb').read(6) == b'SQLite'")))
+    (link_attack / "data.csv").symlink_to(root / "autograder" / "gradebook.db")
+    BEFORE_GRADING[root] = fingerprints(root)
+    result = make("grade", root, GRADE_ARGS=f"--timeout {attacks.TIMEOUT}")
     assert result.returncode == 0, result.stdout + result.stderr
     return root
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("case", CASES + ATTACK_CASES, ids=[c[0] for c in CASES + ATTACK_CASES])
 def test_points_per_graded_cell(graded, case):
     student, assignment, notebook, _, _, expected = case
     with Gradebook(f"sqlite:///{graded / 'autograder' / 'gradebook.db'}") as gb:
@@ -180,3 +256,44 @@ def test_feedback_never_shows_hidden_tests(graded, case):
     own = [line for line in hidden if len(line) > 20 and not any(line in other for other in shown)]
     leaked = [line for line in own if line in text]
     assert not leaked, f"hidden test lines in {student}'s feedback: {leaked[:3]}"
+
+
+def test_symlinked_file_is_dropped_not_followed(graded):
+    with Gradebook(f"sqlite:///{graded / 'autograder' / 'gradebook.db'}") as gb:
+        submission = gb.find_submission_notebook(attacks.QUIZ, attacks.QUIZ, "attack--symlink_to_gradebook")
+        assert {g.name: g.score for g in submission.grades} == attacks.quiz_points(q01=0)
+    report = (graded / "autograder" / "grading-report.txt").read_text()
+    assert "attack--symlink_to_gradebook 08_summary_and_practice: graded (data.csv ignored: a symbolic link" in report
+
+
+def test_attacks_changed_nothing_outside_their_scratch_folders(graded, listener):
+    after = fingerprints(graded)
+    outputs = [graded / "autograder" / name for name in GRADER_OUTPUTS]
+    before = BEFORE_GRADING[graded]
+    changed = {p for p in set(before) | set(after)
+               if before.get(p) != after.get(p) and not any(p == o or o in p.parents for o in outputs)}
+    assert not changed
+    for folder in (graded, REPO, Path("/tmp"), graded / "source" / attacks.QUIZ):
+        assert not (folder / MARKER).exists(), folder
+    assert listener.accepted == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="student code runs under its own uids only when grading as root")
+def test_no_student_process_outlives_grading(graded):
+    uids = ",".join(str(BASE_UID + n) for n in range(os.cpu_count() or 1))
+    survivors = subprocess.run(["pgrep", "-a", "-u", uids], capture_output=True, text=True).stdout
+    assert survivors == ""
+
+
+@pytest.mark.parametrize("student, reason", [
+    ("attack--infinite_loop_in_cell", f"q01_answer: no answer within {attacks.TIMEOUT} s, kernel restarted without it"),
+    ("attack--infinite_loop_in_answer", f"answer_q01(): the student's code stopped the kernel: no answer within {attacks.TIMEOUT} s"),
+    ("attack--kernel_crash", "q01_answer: the kernel died, kernel restarted without it"),
+    ("attack--memory_bomb", "answer_q01(): MemoryError (limit 4 GiB)"),
+    ("attack--output_bomb", "q01_answer: output cut at 1000000 bytes"),
+    ("attack--test_cell_made_ungraded", "nbgrader metadata of q01_test restored"),
+])
+def test_report_says_what_happened(graded, student, reason):
+    report = (graded / "autograder" / "grading-report.txt").read_text().splitlines()
+    line = next(ln for ln in report if ln.startswith(student + " "))
+    assert reason in line, line

@@ -1,0 +1,101 @@
+"""`make bench`: one batch graded by stock nbgrader, one after the other, then by `make grade`.
+
+The batch is the submission corpus of tests/test_corpus.py (every corpus case, every reference
+solution and untouched notebook: 49 submissions), copied into two fresh course folders. Both runs do
+the same work: record the source in a new gradebook, autograde every submission, write feedback and
+export grades.csv. Stock nbgrader 0.9.6 runs with its own Execute step and no sandbox; `make grade`
+runs with every protection this machine allows (it prints which). Prints both wall times, their
+ratio and the seconds per submission, and checks that both runs gave every submission the same score.
+"""
+import argparse
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from conftest import REPO, copy_course  # noqa: E402
+from test_corpus import CASES, fill_answers  # noqa: E402
+
+# Stock nbgrader, with the course's folders: nbgrader_config.py of the repository minus its own
+# Execute replacement, feedback preprocessors and added-back cells.
+STOCK_CONFIG = """
+c = get_config()
+c.CourseDirectory.course_id = "imbalanced-course"
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "stock-release"
+c.CourseDirectory.submitted_directory = "autograder/submitted"
+c.CourseDirectory.autograded_directory = "autograder/autograded"
+c.CourseDirectory.feedback_directory = "autograder/feedback"
+c.CourseDirectory.db_url = "sqlite:///autograder/gradebook.db"
+c.Execute.timeout = 300
+"""
+
+
+def build_batch(root):
+    """A fresh course at `root` holding every corpus submission; returns their number."""
+    copy_course(root)
+    for student, assignment, notebook, origin, answers, _ in CASES:
+        folder = root / "autograder" / "submitted" / student / assignment
+        others = lambda _, names, nb=notebook: [n for n in names if n.endswith(".ipynb") and n != f"{nb}.ipynb"]
+        shutil.copytree(REPO / origin / assignment, folder, ignore=others)
+        fill_answers(folder / f"{notebook}.ipynb", answers)
+    return len(CASES)
+
+
+def run(command, cwd):
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(map(str, command))} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+    return time.monotonic() - started, result.stdout
+
+
+def stock(root, nbgrader):
+    """Stock nbgrader's commands, one assignment after the other, as its documentation runs them."""
+    (root / "nbgrader_config.py").write_text(STOCK_CONFIG)
+    assignments = sorted({a for _, a, *_ in CASES})
+    started = time.monotonic()
+    for assignment in assignments:
+        for step in ("generate_assignment", "autograde", "generate_feedback"):
+            run([nbgrader, step, assignment, "--force", "--log-level=ERROR"], root)
+    run([nbgrader, "export", "--log-level=ERROR"], root)
+    return time.monotonic() - started
+
+
+def scores(path):
+    with open(path, newline="") as f:
+        return {(row["student_id"], row["assignment"]): float(row["score"]) for row in csv.DictReader(f)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
+    args = parser.parse_args()
+    bin_dir = Path(sys.executable).parent
+    with tempfile.TemporaryDirectory() as scratch:
+        stock_root, ours_root = Path(scratch) / "stock", Path(scratch) / "ours"
+        n = build_batch(stock_root)
+        build_batch(ours_root)
+        print(f"Batch: {n} submissions of {len({a for _, a, *_ in CASES})} assignments "
+              f"(tests/corpus/ plus every reference and untouched notebook); {os.cpu_count()} cores.", flush=True)
+        stock_seconds = stock(stock_root, bin_dir / "nbgrader")
+        print(f"stock nbgrader autograde, sequential: {stock_seconds:7.1f} s  ({stock_seconds / n:.2f} s per submission)", flush=True)
+        ours_seconds, output = run([sys.executable, "-m", "autograder.grade", "--root", ours_root,
+                                    "--workers", str(args.workers)], REPO)
+        print(f"make grade, {args.workers} workers:        {ours_seconds:7.1f} s  ({ours_seconds / n:.2f} s per submission)")
+        print(f"ratio (stock / make grade): {stock_seconds / ours_seconds:.2f}x")
+        print(next(line for line in output.splitlines() if line.startswith("Sandbox:")))
+        stock_scores = scores(stock_root / "grades.csv")
+        ours = scores(ours_root / "autograder" / "grades.csv")
+        differ = sorted(k for k in ours if stock_scores.get(k) != ours[k])
+        print(f"Same score from both for {len(ours) - len(differ)} of {len(ours)} rows"
+              + (f"; differ: {differ}" if differ else "."))
+
+
+if __name__ == "__main__":
+    main()
