@@ -411,6 +411,9 @@ def test_a_student_in_the_browser(hub, browser):
     links = f"//div[@id='fetched_assignments_list']//a[normalize-space()='{ASSIGNMENT}']"
     click(browser, "the fetched quiz", links)
     click(browser, "the quiz notebook's link", links, nth=1)
+    # A cell run before the kernel is ready is dropped: wait for the status bar's "Idle" first.
+    idle = "//div[contains(@class, 'jp-StatusBar-Widget')]//*[contains(normalize-space(), '| Idle')]"
+    wait_until(browser, "the notebook's kernel ready", lambda d: visible(d, idle), 120)
     first_code = "(//div[contains(@class, 'jp-CodeCell')])[1]"
     click(browser, "the notebook's first code cell", f"{first_code}//div[contains(@class, 'jp-InputArea-editor')]", 90)
     visible(browser, f"{first_code}//div[contains(@class, 'cm-content')]")[0].send_keys(Keys.SHIFT, Keys.ENTER)
