@@ -270,7 +270,7 @@ class SandboxedExecute(NbGraderPreprocessor):
         answer_names -= setup_names
 
         folder = Path(resources.get("metadata", {}).get("path") or ".")
-        base = Path(self.scratch_root or tempfile.gettempdir()) / "imbalanced-course-sandbox"
+        base = Path(self.scratch_root or tempfile.gettempdir()) / f"imbalanced-course-sandbox-{os.geteuid()}"
         scratch = base / f"w{self.worker}-{uuid.uuid4().hex[:12]}"
         sandbox.prepare_scratch(scratch, [p for p in folder.iterdir() if p.suffix != ".ipynb"], self.worker)
         kernel = StudentKernel(scratch, self.worker, [*self.hide, str(folder)], self.log)

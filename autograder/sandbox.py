@@ -122,7 +122,8 @@ def prepare_scratch(scratch, files, worker):
     """
     scratch = Path(scratch)
     scratch.parent.mkdir(parents=True, exist_ok=True)
-    scratch.parent.chmod(0o711)
+    if scratch.parent.stat().st_uid == os.geteuid():  # someone else's folder is theirs to keep
+        scratch.parent.chmod(0o711)
     (scratch / "home").mkdir(mode=0o700, parents=True)
     scratch.chmod(0o700)
     for path in files:

@@ -6,6 +6,10 @@ its answer returns the right letter only if the forbidden thing worked. `tests/t
 grades them in the same batch as the corpus and also checks that nothing outside the scratch
 folders changed and that no process of theirs outlives grading.
 """
+import copy
+
+import nbformat
+
 QUIZ = "08_summary_and_practice"
 RIGHT = dict(zip(range(1, 11), "AABCCCDABD"))
 TIMEOUT = 20  # seconds per cell in the test batch (GRADE_ARGS), so hanging attacks end quickly
@@ -60,7 +64,10 @@ def edit_cell(target, **fields):
 def duplicate_cell(grade_id, times):
     def change(nb):
         i = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-        nb.cells[i + 1:i + 1] = [nb.cells[i].copy() for _ in range(times)]
+        copies = [nbformat.from_dict(copy.deepcopy(dict(nb.cells[i]))) for _ in range(times)]
+        for n, cell in enumerate(copies):
+            cell["id"] = f"{nb.cells[i]['id']}-copy{n}"
+        nb.cells[i + 1:i + 1] = copies
     return change
 
 
@@ -187,9 +194,10 @@ ATTACKS = {
         "expected": quiz_points(q02=0),
     },
     "quit_kernel_politely": {
-        "why": "defines a right answer 3, then calls exit() (the kernel stops after the cell)",
+        "why": "defines a right answer 3, then calls exit(), which ends a kernel after its cell; "
+               "while grading exit() does nothing, so the answer counts",
         "answers": answers(honest(1), others=lambda q: honest(q) + ("exit()\n" if q == 3 else "")),
-        "expected": quiz_points(q03=0),
+        "expected": quiz_points(),
     },
 }
 # 01_exercises: NumPy patched by an answer cell, and a locked cell edited to patch it too.

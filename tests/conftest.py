@@ -1,6 +1,7 @@
 """Shared fixtures: the repository, its notebooks, and throw-away copies of the course."""
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import nbformat
@@ -24,6 +25,16 @@ def make(target, course_root, **variables):
         ["make", "--no-print-directory", target, f"COURSE_ROOT={course_root}", *(f"{k}={v}" for k, v in variables.items())],
         cwd=REPO, capture_output=True, text=True, timeout=1800,
     )
+
+
+def survivors(marker, wait=10):
+    """Command lines of processes mentioning `marker` (a course or scratch path), after up to `wait` s."""
+    for _ in range(wait * 10):
+        found = subprocess.run(["pgrep", "-a", "-f", str(marker)], capture_output=True, text=True).stdout
+        if not found:
+            return ""
+        time.sleep(0.1)
+    return found
 
 
 def copy_course(destination):

@@ -1,0 +1,95 @@
+"""The student's kernel, seen from inside: what it can reach and what limits hold it.
+
+A real sandboxed kernel (autograder/execute.py's StudentKernel) runs a probe cell that reports
+what it sees; the grader's own process does the asserting.
+"""
+import json
+import os
+import socket
+
+import pytest
+
+from autograder import sandbox
+from autograder.execute import StudentKernel
+from conftest import REPO, survivors
+
+PROBE = """
+import json, os, resource, socket
+def reachable(path):
+    try:
+        os.listdir(path) if os.path.isdir(path) else open(path, "rb").close()
+        return True
+    except OSError:
+        return False
+def connects(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        return True
+    except OSError:
+        return False
+limits = {name: resource.getrlimit(getattr(resource, "RLIMIT_" + name.upper()))[0]
+          for name in ("cpu", "as", "nproc", "fsize", "nofile")}
+print(json.dumps({"uid": os.getuid(), "pid": os.getpid(), "cwd": os.getcwd(), "env": sorted(os.environ),
+                  "limits": limits, "connects": connects(PORT),
+                  "reachable": {p: reachable(p) for p in PATHS}}))
+"""
+SECRETS = [str(REPO / "source" / "08_summary_and_practice" / "08_summary_and_practice.ipynb"),
+           str(REPO / "nbgrader_config.py"), "/etc/shadow"]
+
+
+@pytest.fixture
+def probe(tmp_path, monkeypatch):
+    """What a kernel in a scratch folder under tmp_path reports, and the scratch folder."""
+    monkeypatch.setenv("GRADER_SECRET_TOKEN", "must-not-reach-the-kernel")
+    server = socket.create_server(("127.0.0.1", 0))
+    # Worker slot 7: an account no grading run on this 2-core machine uses, even in parallel tests.
+    scratch = sandbox.prepare_scratch(tmp_path / "sandboxes" / "w7-probe", [], worker=7)
+    kernel = StudentKernel(scratch, worker=7, hide=[str(tmp_path)], log=None)
+    secret = tmp_path / "gradebook.db"  # a grader's file beside the scratch folders
+    secret.write_text("grades")
+    code = PROBE.replace("PORT", str(server.getsockname()[1])).replace("PATHS", repr(SECRETS + [str(secret)]))
+    try:
+        outputs = kernel.run_cell(code, 120, "probe")
+    finally:
+        kernel.stop()
+        server.close()
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert text, outputs
+    return json.loads(text), scratch
+
+
+def test_limits_and_environment_hold_in_every_mode(probe):
+    seen, scratch = probe
+    assert seen["cwd"] == str(scratch)
+    assert "GRADER_SECRET_TOKEN" not in seen["env"]
+    if sandbox.protections()[1][1]:  # prlimit present
+        assert seen["limits"] == sandbox.LIMITS
+
+
+@pytest.mark.skipif(not sandbox.bubblewrap_works(), reason="bubblewrap cannot make sandboxes here")
+def test_kernel_sees_no_course_no_network_no_other_processes(probe):
+    seen, _ = probe
+    assert not seen["connects"]
+    assert not any(seen["reachable"].values()), seen["reachable"]
+    assert seen["pid"] < 10  # its own PID namespace: the machine's processes are out of sight
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="student code runs under its own uid only when grading as root")
+def test_kernel_runs_unprivileged(probe):
+    seen, _ = probe
+    assert seen["uid"] == sandbox.BASE_UID + 7
+
+
+def test_stopped_kernel_leaves_no_process(probe):
+    _, scratch = probe
+    assert survivors(scratch) == ""
+
+
+
+def test_protections_are_all_on_when_grading_as_root_with_bubblewrap():
+    report = sandbox.protections()
+    if os.geteuid() == 0 and sandbox.bubblewrap_works():
+        assert all(active for _, active, _ in report), report
+    else:  # elsewhere the report names what is off, never claims it
+        assert any(not active for _, active, _ in report)
+    assert "OFF" in sandbox.describe_protections() or all(active for _, active, _ in report)
