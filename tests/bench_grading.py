@@ -10,6 +10,7 @@ ratio and the seconds per submission, and checks that both runs gave every submi
 import argparse
 import csv
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -45,6 +46,12 @@ def build_batch(root):
         shutil.copytree(REPO / origin / assignment, folder, ignore=others)
         fill_answers(folder / f"{notebook}.ipynb", answers)
     return len(CASES)
+
+
+def cpu_seconds():
+    """CPU time used so far by this process's finished children (graders, workers, kernels)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run(command, cwd):
@@ -83,11 +90,16 @@ def main():
         build_batch(ours_root)
         print(f"Batch: {n} submissions of {len({a for _, a, *_ in CASES})} assignments "
               f"(tests/corpus/ plus every reference and untouched notebook); {os.cpu_count()} cores.", flush=True)
+        cpu = cpu_seconds()
         stock_seconds = stock(stock_root, bin_dir / "nbgrader")
-        print(f"stock nbgrader autograde, sequential: {stock_seconds:7.1f} s  ({stock_seconds / n:.2f} s per submission)", flush=True)
+        stock_cpu, cpu = cpu_seconds() - cpu, cpu_seconds()
+        print(f"stock nbgrader autograde, sequential: {stock_seconds:7.1f} s  ({stock_seconds / n:.2f} s per submission)"
+              f"; CPU {stock_cpu:.0f} s, {stock_cpu / stock_seconds:.2f} cores busy on average", flush=True)
         ours_seconds, output = run([sys.executable, "-m", "autograder.grade", "--root", ours_root,
                                     "--workers", str(args.workers)], REPO)
-        print(f"make grade, {args.workers} workers:        {ours_seconds:7.1f} s  ({ours_seconds / n:.2f} s per submission)")
+        ours_cpu = cpu_seconds() - cpu
+        print(f"make grade, {args.workers} workers:        {ours_seconds:7.1f} s  ({ours_seconds / n:.2f} s per submission)"
+              f"; CPU {ours_cpu:.0f} s, {ours_cpu / ours_seconds:.2f} cores busy on average")
         print(f"ratio (stock / make grade): {stock_seconds / ours_seconds:.2f}x")
         print(next(line for line in output.splitlines() if line.startswith("Sandbox:")))
         stock_scores = scores(stock_root / "grades.csv")
