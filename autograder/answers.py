@@ -122,8 +122,9 @@ def decode(data):
 def decode_message(text):
     """(value, error) from a kernel's result message; error is an exception to raise, or None."""
     message = json.loads(text)
-    for caught in message.get("warnings", []):
-        warnings.warn(str(caught["message"]), builtin_class(caught["raised"], Warning, UserWarning), stacklevel=3)
+    for caught in message.get("warnings", []):  # shown every time, as the kernel showed them: a fresh registry
+        warnings.warn_explicit(str(caught["message"]), builtin_class(caught["raised"], Warning, UserWarning),
+                               "<answer>", 0, module="answer", registry={})
     if "raised" in message:
         kind, text = str(message["kind"]), str(message["message"])
         cls = builtin_class(message["raised"], Exception, None)

@@ -23,6 +23,7 @@ import tempfile
 import time
 import traceback
 import uuid
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -324,7 +325,8 @@ class SandboxedExecute(NbGraderPreprocessor):
         stdout, stderr = io.StringIO(), io.StringIO()
         outputs = []
         try:
-            with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            # Each cell starts from the same warning filters, whatever the cells before did.
+            with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr), warnings.catch_warnings():
                 last = tree.body[-1] if tree.body and isinstance(tree.body[-1], ast.Expr) else None
                 body = ast.Module(body=tree.body[:-1] if last else tree.body, type_ignores=[])
                 exec(compile(body, f"<cell {grade_id}>", "exec"), namespace)

@@ -321,14 +321,13 @@ def main(argv=None):
                 counts["zero"] += 1
                 print(report[-1], flush=True)
                 continue
-            detail = f" ({'; '.join(notes)})" if notes else ""
-            jobs.append((assignment, student, detail, digest(staged, source)))
+            jobs.append((assignment, student, notes, digest(staged, source)))
 
     template = root / GRADING / "gradebook-template.db"  # the prepared gradebook, copied by each worker
     template.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(root / "autograder" / "gradebook.db", template)
     todo = []
-    for assignment, student, detail, fingerprint in jobs:
+    for assignment, student, notes, fingerprint in jobs:
         done = root / GRADING / "results" / assignment / f"{student}.json"
         entry = json.loads(done.read_text()) if done.exists() else None
         if entry and entry["fingerprint"] == fingerprint and not args.regrade:
@@ -336,7 +335,7 @@ def main(argv=None):
             report.append(entry["line"])
             counts["unchanged"] += 1
         else:
-            todo.append((assignment, student, detail, fingerprint, done))
+            todo.append((assignment, student, notes, fingerprint, done))
 
     workers = min(args.workers, len(todo)) or 1
     slots = multiprocessing.get_context("spawn").Queue()
@@ -345,21 +344,21 @@ def main(argv=None):
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=start_worker, initargs=(slots,)) as pool, \
             tqdm(total=len(todo), desc=f"Grading ({workers} workers)", unit="submission", file=sys.stderr) as bar:
-        futures = {pool.submit(grade_one, root, template, a, s, args.timeout): (a, s, d, f, done) for a, s, d, f, done in todo}
+        futures = {pool.submit(grade_one, root, template, job[0], job[1], args.timeout): job for job in todo}
         for future in as_completed(futures):
-            assignment, student, detail, fingerprint, done = futures[future]
+            assignment, student, notes, fingerprint, done = futures[future]
             try:
                 result = future.result()
             except Exception as error:  # the worker itself failed: say so, keep grading the others
                 result = {"error": f"{type(error).__name__}: {error}"}
             if "error" in result:
-                line = f"{student} {assignment}: FAILED: {result['error']}{detail}"
+                line = f"{student} {assignment}: FAILED: {result['error']}" + (f" ({'; '.join(notes)})" if notes else "")
                 counts["FAILED"] += 1
                 with api.gradebook as gradebook:  # a row in grades.csv; the report says why it is empty
                     gradebook.update_or_create_student(student)
             else:
                 merge(api, assignment, student, result)
-                notes = ([detail[2:-1]] if detail else []) + result["incidents"]
+                notes = notes + result["incidents"]
                 if result["feedback"]:
                     notes.append(f"no feedback: {result['feedback']}")
                 line = f"{student} {assignment}: graded" + (f" ({'; '.join(notes)})" if notes else "")
@@ -371,7 +370,7 @@ def main(argv=None):
 
     with api.gradebook as gradebook:
         CsvExportPlugin(to=str(grades_csv), parent=api).export(gradebook)
-    report_file.write_text("\n".join(report) + "\n")
+    report_file.write_text("\n".join(sorted(report)) + "\n")  # printed as they came, saved in order
     elapsed = time.monotonic() - started
     summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
     print(f"Done in {elapsed:.1f} s with {workers} workers: {summary or 'nothing to grade'}.")

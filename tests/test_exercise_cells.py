@@ -2,40 +2,21 @@
 
 A test cell that used a lesson's variables would fail for a reason unrelated to the exercise when
 the student changed that lesson cell, and it ties grading to code outside the exercise. Keeping
-tests self-contained also lets the grader run them away from the student's code.
+tests self-contained also lets the grader run them away from the student's code: it binds exactly
+these names (autograder/execute.py, whose name analysis this test shares).
 """
 import ast
 import builtins
 
 import pytest
 
+from autograder.execute import bound_names, used_names
 from conftest import notebooks_in, read
-
-
-def bound_names(tree):
-    """Names a piece of code binds: assignments, imports, definitions, loop and with targets."""
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, ast.arg):
-            names.add(node.arg)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((a.asname or a.name).split(".")[0] for a in node.names)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            names.add(node.name)
-    return names
 
 
 def imported_names(tree):
     return bound_names(ast.Module(body=[n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))],
                                   type_ignores=[]))
-
-
-def used_names(tree):
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
 def graded_notebooks():
