@@ -18,11 +18,11 @@ import json
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
 import traceback
-import uuid
 import warnings
 from pathlib import Path
 
@@ -123,25 +123,33 @@ class StudentKernel:
         # The kernel's own messages go to a file only the grader holds open (a path in scratch could be
         # swapped for a link by student code); its last lines explain a kernel that will not start.
         self.console = tempfile.TemporaryFile()
-        km.start_kernel(env=sandbox.kernel_environment(self.scratch), cwd=str(self.scratch),
-                        stdout=self.console, stderr=subprocess.STDOUT,
-                        extra_arguments=["--HistoryManager.hist_file=:memory:"])
-        self.km, self.kc = km, km.client()
-        self.kc.start_channels()
+        self.km = km
         try:
+            km.start_kernel(env=sandbox.kernel_environment(self.scratch), cwd=str(self.scratch),
+                            stdout=self.console, stderr=subprocess.STDOUT,
+                            extra_arguments=["--HistoryManager.hist_file=:memory:"])
+            self.kc = km.client()
+            self.kc.start_channels()
             self.kc.wait_for_ready(timeout=120)
-        except RuntimeError as error:
+        except Exception as error:
             self.console.seek(0)
             last = self.console.read().decode(errors="replace").strip().splitlines()[-3:]
             self.stop()
             raise SandboxBroken(f"the sandboxed kernel did not start: {error} {' | '.join(last)}") from None
 
     def stop(self):
-        if self.km is not None:
+        """End the kernel at once, and with it everything it started (its PID namespace, or its
+        process group without bubblewrap). No polite shutdown: a dead or hostile kernel never answers."""
+        if self.kc is not None:
             with contextlib.suppress(Exception):
                 self.kc.stop_channels()
-            with contextlib.suppress(Exception):
-                self.km.shutdown_kernel(now=True)
+        if self.km is not None:
+            process = getattr(self.km.provisioner, "process", None)
+            if process is not None and process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)  # jupyter_client starts kernels in a session of their own
+                process.kill()
+                process.wait(10)
             with contextlib.suppress(Exception):
                 self.km.cleanup_resources()
         self.km = self.kc = None
@@ -250,7 +258,7 @@ class SandboxedExecute(NbGraderPreprocessor):
 
     timeout = Integer(300, help="Seconds a cell (or a test's calls into the kernel) may run.").tag(config=True)
     worker = Integer(0, help="Grading worker number: picks the unprivileged account.").tag(config=True)
-    scratch_root = Unicode("", help="Folder for scratch folders (default: the system's temporary folder).").tag(config=True)
+    scratch_root = Unicode("", help="Folder for scratch folders (default: the system's temporary folder; keep its path short).").tag(config=True)
     hide = List(Unicode(), help="More folders the kernel must not see (the course).").tag(config=True)
 
     def preprocess(self, nb, resources):
@@ -271,8 +279,9 @@ class SandboxedExecute(NbGraderPreprocessor):
         answer_names -= setup_names
 
         folder = Path(resources.get("metadata", {}).get("path") or ".")
-        base = Path(self.scratch_root or tempfile.gettempdir()) / f"imbalanced-course-sandbox-{os.geteuid()}"
-        scratch = base / f"w{self.worker}-{uuid.uuid4().hex[:12]}"
+        # A short, fresh path: the kernel's sockets live in it, and a socket path has at most 107 bytes.
+        base = Path(tempfile.mkdtemp(prefix="imbc-", dir=self.scratch_root or None))
+        scratch = base / f"w{self.worker}"
         sandbox.prepare_scratch(scratch, [p for p in folder.iterdir() if p.suffix != ".ipynb"], self.worker)
         kernel = StudentKernel(scratch, self.worker, [*self.hide, str(folder)], self.log)
         kernel.call_timeout = self.timeout
@@ -298,7 +307,7 @@ class SandboxedExecute(NbGraderPreprocessor):
             nb.metadata.setdefault("imbalanced_course", {})["incidents"] = list(dict.fromkeys(kernel.incidents))
         finally:
             kernel.stop()
-            shutil.rmtree(scratch, ignore_errors=True)
+            shutil.rmtree(base, ignore_errors=True)
         return nb, resources
 
     def import_like_the_source(self, namespace, info):

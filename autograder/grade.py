@@ -42,7 +42,7 @@ from autograder import sandbox
 
 REPO = Path(__file__).resolve().parent.parent
 STAGED = Path("autograder") / "staged"
-GRADING = Path("autograder") / "grading"  # the grader's own files: results, gradebook template, scratch
+GRADING = Path("autograder") / "grading"  # the grader's own files: recorded results, gradebook template
 MAX_NOTEBOOK_MB = 20  # far above any honest answer; stops output bombs before a kernel sees them
 
 # nbgrader 0.9 builds gradebook rows before adding them to the session, which SQLAlchemy 2 reports
@@ -59,7 +59,6 @@ def load_api(root, gradebook=None, worker=0, timeout=None):
     config.CourseDirectory.root = str(root)
     config.CourseDirectory.db_url = f"sqlite:///{gradebook or root / 'autograder' / 'gradebook.db'}"
     config.SandboxedExecute.worker = worker
-    config.SandboxedExecute.scratch_root = str(root / GRADING)
     config.SandboxedExecute.hide = [str(root)]
     if timeout:
         config.SandboxedExecute.timeout = timeout
