@@ -8,6 +8,7 @@ import csv
 import hashlib
 import html
 import importlib.util
+import os
 import re
 import shutil
 import socket
@@ -109,8 +110,9 @@ BROKEN = [
 
 
 def fingerprints(folder):
-    """{path: sha256} of every file under `folder`."""
-    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+    """{path: sha256, or where a link points} of every file and link under `folder`."""
+    return {p: os.readlink(p) if p.is_symlink() else hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_symlink() or p.is_file()}
 
 
 MARKER = "MARKER-written-by-student"
