@@ -117,7 +117,7 @@ class StudentKernel:
         prefix = sandbox.kernel_command_prefix(self.scratch, self.worker, self.hide)
         km.format_kernel_cmd = lambda extra_arguments=None, _f=km.format_kernel_cmd: prefix + _f(extra_arguments)
         km.write_connection_file()
-        if sandbox.is_root():
+        if sandbox.switches_account():
             uid = sandbox.BASE_UID + self.worker
             os.chown(km.connection_file, uid, uid)
         # The kernel's own messages go to a file only the grader holds open (a path in scratch could be

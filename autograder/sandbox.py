@@ -52,6 +52,21 @@ def bubblewrap_works():
     return subprocess.run(probe, capture_output=True).returncode == 0
 
 
+@functools.cache
+def switches_account():
+    """True when student code runs as uid BASE_UID + worker: as root, with a Python that account can run.
+
+    bubblewrap shows the kernel the environment wherever it lies; without it, the account must be able
+    to reach it (a Python under root's home is out of its reach).
+    """
+    if not is_root():
+        return False
+    if bubblewrap_works():
+        return True
+    probe = ["setpriv", f"--reuid={BASE_UID}", f"--regid={BASE_UID}", "--clear-groups", sys.executable, "-c", "pass"]
+    return subprocess.run(probe, capture_output=True).returncode == 0
+
+
 def protections():
     """[(protection, active, how)] for student code graded on this machine, as this user."""
     bwrap = bubblewrap_works()
@@ -63,7 +78,10 @@ def protections():
         ("no network", bwrap, "own network namespace" if bwrap else why_no_bwrap),
         ("private filesystem view (course, homes, /tmp hidden)", bwrap, "bubblewrap mounts" if bwrap else why_no_bwrap),
         ("nothing outlives its grading", True, "own PID namespace" if bwrap else "killed with its grading worker"),
-        ("unprivileged account", is_root(), f"uid {BASE_UID}+worker" if is_root() else f"runs as you (uid {os.getuid()})"),
+        ("an unprivileged account of its own", switches_account(),
+         f"uid {BASE_UID}+worker" if switches_account() else
+         f"runs as you (uid {os.getuid()}): grade as root for this" if not is_root() else
+         "runs as root: install bubblewrap, or a Python every account can run"),
     ]
 
 
@@ -86,7 +104,7 @@ def kernel_command_prefix(scratch, worker, hide=()):
     scratch = Path(scratch)
     limits = [f"--{name}={value}" for name, value in LIMITS.items()] if shutil.which("prlimit") else []
     prefix = ["prlimit", *limits, "--"] if limits else []
-    if is_root():
+    if switches_account():
         uid = BASE_UID + worker
         prefix += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--pdeathsig=KILL", "--"]
     else:
@@ -129,7 +147,7 @@ def prepare_scratch(scratch, files, worker):
     for path in files:
         target = scratch / path.name
         (shutil.copytree if path.is_dir() else shutil.copy)(path, target)
-    if is_root():
+    if switches_account():
         uid = BASE_UID + worker
         for path in [scratch, *scratch.rglob("*")]:
             os.chown(path, uid, uid, follow_symlinks=False)

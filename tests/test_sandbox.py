@@ -4,8 +4,11 @@ A real sandboxed kernel (autograder/execute.py's StudentKernel) runs a probe cel
 what it sees; the grader's own process does the asserting.
 """
 import json
+import shutil
 import os
 import socket
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -43,7 +46,9 @@ def probe(tmp_path, monkeypatch):
     monkeypatch.setenv("GRADER_SECRET_TOKEN", "must-not-reach-the-kernel")
     server = socket.create_server(("127.0.0.1", 0))
     # Worker slot 7: an account no grading run on this 2-core machine uses, even in parallel tests.
-    scratch = sandbox.prepare_scratch(tmp_path / "sandboxes" / "w7-probe", [], worker=7)
+    # A fresh folder of the system's temporary folder, as the grader makes: pytest's own are 0700.
+    base = Path(tempfile.mkdtemp(prefix="imbc-"))
+    scratch = sandbox.prepare_scratch(base / "w7", [], worker=7)
     kernel = StudentKernel(scratch, worker=7, hide=[str(tmp_path)], log=None)
     secret = tmp_path / "gradebook.db"  # a grader's file beside the scratch folders
     secret.write_text("grades")
@@ -55,7 +60,8 @@ def probe(tmp_path, monkeypatch):
         server.close()
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert text, outputs
-    return json.loads(text), scratch
+    yield json.loads(text), scratch
+    shutil.rmtree(base)
 
 
 def test_limits_and_environment_hold_in_every_mode(probe):
@@ -74,7 +80,7 @@ def test_kernel_sees_no_course_no_network_no_other_processes(probe):
     assert seen["pid"] < 10  # its own PID namespace: the machine's processes are out of sight
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="student code runs under its own uid only when grading as root")
+@pytest.mark.skipif(not sandbox.switches_account(), reason="student code runs under its own uid only when grading as root")
 def test_kernel_runs_unprivileged(probe):
     seen, _ = probe
     assert seen["uid"] == sandbox.BASE_UID + 7
