@@ -17,7 +17,7 @@ import warnings
 
 import numpy as np
 
-from autograder.kernel_side import ESTIMATOR_MODULES, RESULT_MIME  # noqa: F401 (RESULT_MIME: for the executor)
+from autograder.kernel_side import ESTIMATOR_MODULES
 
 
 class Unsupported:

@@ -82,8 +82,8 @@ class StudentKernel:
     """A sandboxed kernel for one notebook. If it dies or hangs, the next use starts a new one and
     replays the cells run so far, except those that killed it."""
 
-    def __init__(self, scratch, worker, hide, log):
-        self.scratch, self.worker, self.hide, self.log = Path(scratch), worker, hide, log
+    def __init__(self, scratch, worker, hide, call_timeout=300):
+        self.scratch, self.worker, self.hide, self.call_timeout = Path(scratch), worker, hide, call_timeout
         self.km = self.kc = None
         self.history = []  # sources run so far, replayed after a restart
         self.restarts = 0
@@ -173,8 +173,8 @@ class StudentKernel:
             kind, content = msg["msg_type"], msg["content"]
             if kind == "status":
                 busy, idle = True, content["execution_state"] == "idle"
-            elif kind == "display_data" and answers.RESULT_MIME in content.get("data", {}):
-                result = content["data"][answers.RESULT_MIME]
+            elif kind == "display_data" and kernel_side.RESULT_MIME in content.get("data", {}):
+                result = content["data"][kernel_side.RESULT_MIME]
             elif kind in ("stream", "display_data", "execute_result", "error"):
                 size += len(json.dumps(content))
                 if size <= MAX_OUTPUT_BYTES:
@@ -250,8 +250,6 @@ class StudentKernel:
             return answers.decode(message["value"])
         return None
 
-    call_timeout = 300
-
 
 class SandboxedExecute(NbGraderPreprocessor):
     """Runs a sanitized submission as the module docstring says, and records each cell's outputs."""
@@ -283,8 +281,7 @@ class SandboxedExecute(NbGraderPreprocessor):
         base = Path(tempfile.mkdtemp(prefix="imbc-", dir=self.scratch_root or None))
         scratch = base / f"w{self.worker}"
         sandbox.prepare_scratch(scratch, [p for p in folder.iterdir() if p.suffix != ".ipynb"], self.worker)
-        kernel = StudentKernel(scratch, self.worker, [*self.hide, str(folder)], self.log)
-        kernel.call_timeout = self.timeout
+        kernel = StudentKernel(scratch, self.worker, [*self.hide, str(folder)], self.timeout)
         namespace = {"__name__": "__main__", "__builtins__": builtins}
         self.import_like_the_source(namespace, info)
         try:

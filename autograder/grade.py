@@ -16,6 +16,7 @@ assignment says what happened; the same lines go to `autograder/grading-report.t
 """
 import argparse
 import ctypes
+import datetime
 import hashlib
 import json
 import multiprocessing
@@ -257,7 +258,6 @@ def grade_one(root, template, assignment, student, timeout):
 
 def merge(api, assignment, student, result):
     """Write a worker's scores into the course's gradebook: this process is its only writer."""
-    import datetime
     with api.gradebook as gb:
         gb.update_or_create_student(student)
         extra = {"timestamp": datetime.datetime.fromisoformat(result["timestamp"])} if result["timestamp"] else {}

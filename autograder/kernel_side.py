@@ -58,7 +58,7 @@ def encode(value, depth=0):
         if isinstance(value, pd.Series):
             return {"$": "Series", "name": encode(value.name, depth + 1),
                     "index": encode(value.index.to_numpy(), depth + 1), "data": encode(value.to_numpy(), depth + 1)}
-    if isinstance(value, type) or callable(value) and hasattr(value, "__qualname__") and not hasattr(value, "get_params"):
+    if isinstance(value, type) or (callable(value) and hasattr(value, "__qualname__") and not hasattr(value, "get_params")):
         where = getattr(value, "__module__", "") or ""  # a function or class of scikit-learn: by name
         if where.startswith(ESTIMATOR_MODULES):
             return {"$": "function", "name": f"{where}:{value.__qualname__}"}

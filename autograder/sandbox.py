@@ -90,10 +90,11 @@ def describe_protections():
 
 
 def readable_roots():
-    """Folders the kernel must read: the Python installation, the environment, the support package."""
+    """Folders the kernel must read: the Python installation, the environment, the support package
+    (each once: a folder inside another listed one comes with it)."""
     roots = {Path(sys.base_prefix), Path(sys.prefix), Path(imbalanced_course.__file__).parent}
-    roots |= {Path(sysconfig.get_paths()[key]) for key in ("stdlib", "purelib", "platlib")}
-    return sorted(r.resolve() for r in roots)
+    roots = {r.resolve() for r in roots | {Path(sysconfig.get_paths()[k]) for k in ("stdlib", "purelib", "platlib")}}
+    return sorted(r for r in roots if not any(other in r.parents for other in roots))
 
 
 def kernel_command_prefix(scratch, worker, hide=()):

@@ -49,7 +49,7 @@ def probe(tmp_path, monkeypatch):
     # A fresh folder of the system's temporary folder, as the grader makes: pytest's own are 0700.
     base = Path(tempfile.mkdtemp(prefix="imbc-"))
     scratch = sandbox.prepare_scratch(base / "w7", [], worker=7)
-    kernel = StudentKernel(scratch, worker=7, hide=[str(tmp_path)], log=None)
+    kernel = StudentKernel(scratch, worker=7, hide=[str(tmp_path)])
     secret = tmp_path / "gradebook.db"  # a grader's file beside the scratch folders
     secret.write_text("grades")
     code = PROBE.replace("PORT", str(server.getsockname()[1])).replace("PATHS", repr(SECRETS + [str(secret)]))
