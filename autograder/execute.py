@@ -57,6 +57,17 @@ def bound_names(tree):
     return names
 
 
+def top_level_names(tree):
+    """Names a piece of code binds in its module's namespace (not the arguments or locals of its functions)."""
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        else:
+            names |= bound_names(node)
+    return names
+
+
 def used_names(tree):
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
@@ -271,8 +282,8 @@ class SandboxedExecute(NbGraderPreprocessor):
                 if cell.cell_type == "code":
                     cell.outputs, cell.execution_count = [], None
             return nb, resources
-        answer_names = set().union(*(bound_names(parse(cells[n][2])) for n in solutions)) if solutions else set()
-        setup_names = set().union(*(bound_names(parse(s)) for n, (t, locked, s) in cells.items()
+        answer_names = set().union(*(top_level_names(parse(cells[n][2])) for n in solutions)) if solutions else set()
+        setup_names = set().union(*(top_level_names(parse(s)) for n, (t, locked, s) in cells.items()
                                     if locked and t == "code" and n not in tests))
         answer_names -= setup_names
 

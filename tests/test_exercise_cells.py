@@ -10,7 +10,7 @@ import builtins
 
 import pytest
 
-from autograder.execute import bound_names, used_names
+from autograder.execute import bound_names, top_level_names, used_names
 from conftest import notebooks_in, read
 
 
@@ -35,7 +35,7 @@ def test_test_cells_use_only_imports_setup_and_answers(path):
         meta = cell.metadata.get("nbgrader", {})
         allowed |= imported_names(tree)
         if meta.get("solution") or (meta.get("locked") and not meta.get("grade")):
-            allowed |= bound_names(tree)
+            allowed |= top_level_names(tree)
     for cell in cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("grade") and cell.cell_type == "code":
