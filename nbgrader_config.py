@@ -28,14 +28,12 @@ c.Execute.timeout = 300
 # Student code runs in a sandboxed kernel and the tests run in the grader (autograder/execute.py):
 # nbgrader's own Execute step is replaced, the rest of its autograding is kept. Graded cells a
 # student deleted are added back, so they are run and scored instead of silently missing.
+from nbgrader.converters import Autograde  # noqa: E402 (after get_config, as traitlets loads it)
+from nbgrader.preprocessors import Execute  # noqa: E402
+
 c.Autograde.autograde_preprocessors = [
-    "autograder.execute.SandboxedExecute",
-    "nbgrader.preprocessors.IgnorePattern",
-    "nbconvert.preprocessors.ClearMetadataPreprocessor",
-    "nbgrader.preprocessors.LimitOutput",
-    "nbgrader.preprocessors.SaveAutoGrades",
-    "nbgrader.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.CheckCellMetadata",
+    "autograder.execute.SandboxedExecute" if step is Execute else step
+    for step in Autograde.class_traits()["autograde_preprocessors"].default()
 ]
 c.OverwriteCells.add_missing_cells = True
 c.SandboxedExecute.timeout = 300

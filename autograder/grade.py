@@ -202,12 +202,11 @@ def nbgrader_error(result):
     return lines[0] if lines else "nbgrader failed without saying why"
 
 
-def digest(*folders):
-    """A fingerprint of every file under `folders`: same fingerprint, same grade."""
+def digest(folder):
+    """A fingerprint of every file under `folder`: same submission and source, same grade."""
     h = hashlib.sha256()
-    for folder in folders:
-        for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
-            h.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        h.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
 
 
@@ -310,6 +309,7 @@ def main(argv=None):
             sys.exit(f"Cannot prepare {assignment} for grading: {nbgrader_error(result)}")
         source = root / api.coursedir.source_directory / assignment
         sources = {p.name: p for p in source.glob("*.ipynb")}
+        source_fingerprint = digest(source)  # new tests in source/ mean grading again
         for student in students:
             staged = root / STAGED / student / assignment
             notes, gradable = stage(submitted / student / assignment, staged, sources)
@@ -320,7 +320,7 @@ def main(argv=None):
                 counts["zero"] += 1
                 print(report[-1], flush=True)
                 continue
-            jobs.append((assignment, student, notes, digest(staged, source)))
+            jobs.append((assignment, student, notes, digest(staged) + source_fingerprint))
 
     template = root / GRADING / "gradebook-template.db"  # the prepared gradebook, copied by each worker
     template.parent.mkdir(parents=True, exist_ok=True)
