@@ -36,7 +36,9 @@ c.Autograde.autograde_preprocessors = [
     for step in Autograde.class_traits()["autograde_preprocessors"].default()
 ]
 c.OverwriteCells.add_missing_cells = True
-c.SandboxedExecute.timeout = 300
+c.SandboxedExecute.timeout = 300  # seconds per cell, and per call of a test into the student's kernel
+c.SandboxedExecute.budget = 1200  # seconds for one notebook in all: past it, what is left fails with that reason
+c.SandboxedExecute.max_reply_mb = 32  # a larger reply from the student's kernel is refused, unread
 
 # Feedback shows students their score per test cell and the visible tests' messages, never the
 # hidden tests' source or expected values (stock nbgrader shows them: upstream issues 917, 1363).

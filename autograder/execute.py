@@ -2,42 +2,62 @@
 
 nbgrader_config.py puts `SandboxedExecute` where nbgrader's `Execute` was, so both `make grade` and
 `nbgrader autograde` use it. After nbgrader's own sanitizing (locked cells and tests restored from
-the gradebook, duplicated ids dropped, missing graded cells added back), each code cell is run:
-- answer cells and any cell the student wrote: in the kernel only;
-- locked setup cells (imports, data): in the kernel and here, from the gradebook's copy;
-- test cells: here only, from the gradebook's copy, with the answers they use fetched from the kernel
-  as data or called there (`autograder.answers`).
+the gradebook, duplicated ids dropped, missing graded cells added back), the notebook runs in two
+passes:
+1. every cell that is not a test, in order, in the kernel (`kernel.py`): answer cells, the student's
+   own cells, and locked setup cells. Their outputs are made inert (no script can run in a page that
+   shows them). All the student's outputs are produced here, before any test has sent the kernel a
+   hidden input, so none can come back to the student through the feedback.
+2. the tests, and the locked setup cells again, here in the grader, from the gradebook's copies.
+   An answer a test uses is fetched from the kernel as plain data, or stays there as a `Remote`
+   that the test uses through requests (`answers.py`). This code is the instructor's, but it runs on
+   the student's choices (an estimator's parameters), so it is bounded as a whole: the cell's time
+   limit, no writes, processes or connections while it runs, and the worker's memory limit.
 So the tests' expected values never enter the student's process, and the verdict (did the test cell
 raise?) is reached here, where student code cannot patch NumPy, builtins or the output machinery.
+Warnings never cost a test its points: they are shown to the student as information on stdout
+(a test about warnings records them itself).
 """
 import ast
 import builtins
 import contextlib
 import io
-import json
 import os
-import queue
 import shutil
 import signal
-import subprocess
+import sys
 import tempfile
+import threading
 import time
 import traceback
 import warnings
 from pathlib import Path
 
 import nbformat
-from jupyter_client.manager import KernelManager
-from nbformat.v4 import output_from_msg
+from joblib import parallel_config
+from nbconvert.preprocessors.sanitize import SanitizeHTML
 from nbgrader.api import Gradebook
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
+from threadpoolctl import threadpool_limits
 from traitlets import Integer, List, Unicode
 
 from autograder import answers, kernel_side, sandbox
+from autograder.kernel import MAX_OUTPUT_BYTES, BudgetExhausted, SandboxBroken, StudentKernel
+from imbalanced_course.checks import source_uses_module
 
-MAX_OUTPUT_BYTES = 1_000_000  # per cell: more is cut, so output bombs cannot fill the disk or the feedback
-MAX_RESTARTS = 3  # a kernel that keeps dying is not restarted again
+# Why the last notebook could not be graded, for the report (nbgrader itself only logs it).
+last_failure = None
+
+# What student output may still hold once made inert: text, images, tables, the course's hint blocks.
+INERT = SanitizeHTML(
+    tags=["a", "abbr", "b", "blockquote", "br", "code", "details", "div", "em", "h1", "h2", "h3", "h4", "hr", "i",
+          "li", "ol", "p", "pre", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th",
+          "thead", "tr", "ul"],
+    attributes={"*": ["class", "title"], "a": ["href"], "td": ["colspan", "rowspan"], "th": ["colspan", "rowspan"],
+                "table": ["border"]},
+    strip=True,
+)
 
 
 def bound_names(tree):
@@ -79,198 +99,101 @@ def parse(source):
         return ast.Module(body=[], type_ignores=[])
 
 
-class KernelDied(Exception):
-    def __init__(self, message, started=True):
-        super().__init__(message)
-        self.started = started  # False: it was dead before the code sent to it began
+class TestTimeout(Exception):
+    """A test (or setup) cell ran past its time limit in the grader."""
 
 
-class SandboxBroken(RuntimeError):
-    """A fresh kernel did not start: the grader's setup is at fault, not the student (no grade given)."""
+# --- Bounds on the grader's own work while it runs instructor code on a student's choices --------
+_guard = threading.local()
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+FORBIDDEN_EVENTS = {"os.mkdir", "os.remove", "os.rename", "os.rmdir", "os.symlink", "os.link", "os.chmod",
+                    "os.chown", "os.truncate", "os.utime", "shutil.rmtree", "shutil.move", "subprocess.Popen",
+                    "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty", "os.kill",
+                    "os.killpg", "socket.connect", "socket.bind", "pty.spawn", "os.startfile"}
 
 
-class StudentKernel:
-    """A sandboxed kernel for one notebook. If it dies or hangs, the next use starts a new one and
-    replays the cells run so far, except those that killed it."""
+def _audit(event, args):
+    if not getattr(_guard, "on", False):
+        return
+    if event == "open":
+        mode, flags = args[1], args[2]
+        if (isinstance(mode, str) and any(c in mode for c in "wax+")) or (isinstance(flags, int) and flags & WRITE_FLAGS):
+            raise PermissionError(f"the grader writes no files while it runs a test (tried {args[0]!r})")
+    elif event in FORBIDDEN_EVENTS:
+        raise PermissionError(f"the grader does not allow {event} while it runs a test")
 
-    def __init__(self, scratch, worker, hide, call_timeout=300):
-        self.scratch, self.worker, self.hide, self.call_timeout = Path(scratch), worker, hide, call_timeout
-        self.km = self.kc = None
-        self.history = []  # sources run so far, replayed after a restart
-        self.restarts = 0
-        self.incidents = []  # what went wrong, for the grading report
 
-    def start(self):
-        """Start the kernel, load the grader's helper, replay the cells run so far."""
-        while True:
-            if self.restarts > MAX_RESTARTS:
-                raise KernelDied(f"the kernel died {self.restarts} times: not started again")
-            self._launch()
-            # exit() would end the kernel some time after its cell: while grading, it does nothing.
-            setup = ("import types as _t\n__grader__ = _t.ModuleType('__grader__')\n"
-                     f"exec({Path(kernel_side.__file__).read_text()!r}, __grader__.__dict__)\ndel _t\n"
-                     "get_ipython().ask_exit = lambda: print('exit() does nothing while grading')\n")
+sys.addaudithook(_audit)  # an audit hook cannot be removed: it stays off until `bounded` turns it on
+
+
+@contextlib.contextmanager
+def unguarded():
+    """Lift the guard for the grader's own machinery (talking to or restarting the kernel)."""
+    before = getattr(_guard, "on", False)
+    _guard.on = False
+    try:
+        yield
+    finally:
+        _guard.on = before
+
+
+@contextlib.contextmanager
+def bounded(seconds, cwd):
+    """Run grader-side code with no writes, processes or connections, one thread, at most `seconds`."""
+    def expire(*_):
+        raise TestTimeout(f"the test ran longer than {seconds:.0f} s")
+
+    in_main = threading.current_thread() is threading.main_thread()
+    before = os.getcwd()
+    if in_main:
+        previous = signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.01))
+    try:
+        os.chdir(cwd)
+        with parallel_config(backend="sequential"), threadpool_limits(limits=1):
+            _guard.on = True
             try:
-                self._execute(setup, 60)
-                for i, source in enumerate(self.history):
-                    try:
-                        self._execute(source, 300)
-                    except (TimeoutError, KernelDied):
-                        del self.history[i]  # it killed the kernel this time: never replay it again
-                        raise KernelDied("a replayed cell stopped the kernel") from None
-                return
-            except (TimeoutError, KernelDied):
+                yield
+            finally:
+                _guard.on = False
+    finally:
+        if in_main:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        os.chdir(before)
+
+
+class GraderKernel(StudentKernel):
+    """The student's kernel, talked to with the guard lifted (the guard is for code run on their choices)."""
+
+    def request(self, payload, label):
+        with unguarded():
+            try:
+                return super().request(payload, label)
+            except TestTimeout:  # the test's time ran out while the kernel was busy: it is stopped
                 self.restart_later()
-
-    def _launch(self):
-        ipc = self.scratch / "ipc"
-        km = KernelManager(transport="ipc", ip=str(ipc), connection_file=str(self.scratch / "kernel.json"))
-        prefix = sandbox.kernel_command_prefix(self.scratch, self.worker, self.hide)
-        km.format_kernel_cmd = lambda extra_arguments=None, _f=km.format_kernel_cmd: prefix + _f(extra_arguments)
-        km.write_connection_file()
-        if sandbox.switches_account():
-            uid = sandbox.BASE_UID + self.worker
-            os.chown(km.connection_file, uid, uid)
-        # The kernel's own messages go to a file only the grader holds open (a path in scratch could be
-        # swapped for a link by student code); its last lines explain a kernel that will not start.
-        self.console = tempfile.TemporaryFile()
-        self.km = km
-        try:
-            km.start_kernel(env=sandbox.kernel_environment(self.scratch), cwd=str(self.scratch),
-                            stdout=self.console, stderr=subprocess.STDOUT,
-                            extra_arguments=["--HistoryManager.hist_file=:memory:"])
-            self.kc = km.client()
-            self.kc.start_channels()
-            self.kc.wait_for_ready(timeout=120)
-        except Exception as error:
-            self.console.seek(0)
-            last = self.console.read().decode(errors="replace").strip().splitlines()[-3:]
-            self.stop()
-            raise SandboxBroken(f"the sandboxed kernel did not start: {error} {' | '.join(last)}") from None
-
-    def stop(self):
-        """End the kernel at once, and with it everything it started (its PID namespace, or its
-        process group without bubblewrap). No polite shutdown: a dead or hostile kernel never answers."""
-        if self.kc is not None:
-            with contextlib.suppress(Exception):
-                self.kc.stop_channels()
-        if self.km is not None:
-            process = getattr(self.km.provisioner, "process", None)
-            if process is not None and process.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)  # jupyter_client starts kernels in a session of their own
-                process.kill()
-                process.wait(10)
-            with contextlib.suppress(Exception):
-                self.km.cleanup_resources()
-        self.km = self.kc = None
-
-    def _execute(self, code, timeout):
-        """(outputs, result text or None) of running `code`; TimeoutError or KernelDied when it fails."""
-        msg_id = self.kc.execute(code, store_history=False, allow_stdin=False)
-        deadline = time.monotonic() + timeout
-        outputs, result, size, idle, busy = [], None, 0, False, False
-        while not idle:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no answer within {timeout} s")
-            try:
-                msg = self.kc.get_iopub_msg(timeout=0.2)
-            except queue.Empty:
-                if not self.km.is_alive():
-                    raise KernelDied("the kernel died", started=busy) from None
-                continue
-            if msg["parent_header"].get("msg_id") != msg_id:
-                continue
-            kind, content = msg["msg_type"], msg["content"]
-            if kind == "status":
-                busy, idle = True, content["execution_state"] == "idle"
-            elif kind == "display_data" and kernel_side.RESULT_MIME in content.get("data", {}):
-                result = content["data"][kernel_side.RESULT_MIME]
-            elif kind in ("stream", "display_data", "execute_result", "error"):
-                size += len(json.dumps(content))
-                if size <= MAX_OUTPUT_BYTES:
-                    outputs.append(output_from_msg(msg))
-                elif size - len(json.dumps(content)) <= MAX_OUTPUT_BYTES:
-                    outputs.append(nbformat.v4.new_output(
-                        "stream", name="stdout", text=f"\n[output cut by the grader after {MAX_OUTPUT_BYTES} bytes]\n"))
-        return outputs, result
-
-    def run_cell(self, source, timeout, label):
-        """Outputs of a notebook cell run in the kernel; a cell that hangs or kills it gets an error."""
-        try:
-            outputs, _ = self._run(source, timeout)
-        except (TimeoutError, KernelDied) as error:
-            name = "CellTimeoutError" if isinstance(error, TimeoutError) else "DeadKernelError"
-            self.incidents.append(f"{label}: {error}, kernel restarted without it")
-            return [nbformat.v4.new_output("error", ename=name, evalue=str(error), traceback=[f"{name}: {error}"])]
-        self.history.append(source)
-        if any(o.get("ename") == "MemoryError" for o in outputs):
-            self.incidents.append(f"{label}: MemoryError (limit {sandbox.LIMITS['as'] // 2**30} GiB)")
-        if any("[output cut by the grader" in o.get("text", "") for o in outputs):
-            self.incidents.append(f"{label}: output cut at {MAX_OUTPUT_BYTES} bytes")
-        return outputs
-
-    def ask(self, code, timeout):
-        """The result message of a `__grader__` call; AnswerCrashed when the kernel dies or hangs."""
-        try:
-            _, result = self._run(code, timeout)
-        except (TimeoutError, KernelDied) as error:
-            raise answers.AnswerCrashed(f"the student's code stopped the kernel: {error}") from None
-        if result is None:
-            raise answers.AnswerCrashed("the kernel sent no result: the grading helper was changed or removed")
-        return result
-
-    def _run(self, code, timeout):
-        """Run `code`, starting the kernel first if needed. A kernel found dead before `code` started
-        was killed by the previous cell on its way out (exit()): that cell is dropped, `code` retried."""
-        for attempt in range(2):
-            if self.km is None:
-                self.start()
-            try:
-                return self._execute(code, timeout)
-            except (TimeoutError, KernelDied) as error:
-                self.restart_later()
-                if isinstance(error, KernelDied) and not error.started and self.history and attempt == 0:
-                    self.history.pop()
-                    continue
                 raise
 
-    def restart_later(self):
-        self.stop()
-        self.restarts += 1
 
-    def call(self, name, payload, check=None):
-        try:
-            text = self.ask(f"__grader__.call({name!r}, {payload!r}, check={check!r})", self.call_timeout)
-        except answers.AnswerCrashed as error:
-            self.incidents.append(f"{name}(): {error}")
-            raise
-        value, error = answers.decode_message(text)
-        if isinstance(error, MemoryError):
-            self.incidents.append(f"{name}(): MemoryError (limit {sandbox.LIMITS['as'] // 2**30} GiB)")
-        if error is not None:
-            raise error
-        return value
-
-    def describe(self, name):
-        """What the student's `name` is, as the grader will see it, or None when it is not defined."""
-        message = json.loads(self.ask(f"__grader__.describe({name!r})", 60))
-        if message.get("callable"):
-            return answers.RemoteAnswer(self, name)
-        if "value" in message:
-            return answers.decode(message["value"])
-        return None
+def information(message):
+    """How a warning is shown to the student: on stdout, as information, costing nothing."""
+    return f"Warning (for information, no points lost): {message.category.__name__}: {message.message}\n"
 
 
 class SandboxedExecute(NbGraderPreprocessor):
     """Runs a sanitized submission as the module docstring says, and records each cell's outputs."""
 
     timeout = Integer(300, help="Seconds a cell (or a test's calls into the kernel) may run.").tag(config=True)
+    budget = Integer(1200, help="Seconds one notebook's grading may take in all; past it, the remaining "
+                                "cells and tests fail with that reason.").tag(config=True)
+    max_reply_mb = Integer(32, help="MB a reply from the student's kernel may hold; a larger one is refused.").tag(config=True)
     worker = Integer(0, help="Grading worker number: picks the unprivileged account.").tag(config=True)
     scratch_root = Unicode("", help="Folder for scratch folders (default: the system's temporary folder; keep its path short).").tag(config=True)
     hide = List(Unicode(), help="More folders the kernel must not see (the course).").tag(config=True)
 
     def preprocess(self, nb, resources):
+        global last_failure
+        last_failure = None
         info = resources["nbgrader"]
         with Gradebook(info["db_url"]) as gb:
             source_nb = gb.find_notebook(info["notebook"], info["assignment"])
@@ -286,48 +209,65 @@ class SandboxedExecute(NbGraderPreprocessor):
         setup_names = set().union(*(top_level_names(parse(s)) for n, (t, locked, s) in cells.items()
                                     if locked and t == "code" and n not in tests))
         answer_names -= setup_names
+        source_path = self.source_path(info)
+        source_text = {c.source for c in nbformat.read(source_path, as_version=4).cells}
+        student_code = [c.source for c in nb.cells if c.cell_type == "code"
+                        and c.metadata.get("nbgrader", {}).get("grade_id") not in tests]
 
-        folder = Path(resources.get("metadata", {}).get("path") or ".")
         # A short, fresh path: the kernel's sockets live in it, and a socket path has at most 107 bytes.
         base = Path(tempfile.mkdtemp(prefix="imbc-", dir=self.scratch_root or None))
         scratch = base / f"w{self.worker}"
-        sandbox.prepare_scratch(scratch, [p for p in folder.iterdir() if p.suffix != ".ipynb"], self.worker)
-        kernel = StudentKernel(scratch, self.worker, [*self.hide, str(folder)], self.timeout)
+        # The kernel gets the assignment's own data files, never files from the submission's folder.
+        sandbox.prepare_scratch(scratch, [p for p in source_path.parent.iterdir() if p.suffix != ".ipynb"], self.worker)
+        folder = Path(resources.get("metadata", {}).get("path") or ".")
+        kernel = GraderKernel(scratch, self.worker, [*self.hide, str(folder)], self.timeout,
+                              self.max_reply_mb * 2**20, time.monotonic() + self.budget)
+        kernel.source_check = lambda name, prefix: source_uses_module(student_code, name, prefix)
         namespace = {"__name__": "__main__", "__builtins__": builtins}
-        self.import_like_the_source(namespace, info)
+        self.import_like_the_source(namespace, source_path)
+        code_cells = [(count, cell) for count, cell in enumerate(nb.cells, start=1) if cell.cell_type == "code"]
         try:
-            for count, cell in enumerate(nb.cells, start=1):
-                if cell.cell_type != "code":
-                    continue
+            for cell in nb.cells:  # markdown the student wrote or changed: made inert like outputs
+                if cell.cell_type in ("markdown", "raw") and cell.source not in source_text:
+                    INERT.preprocess_cell(cell, {}, 0)
+            for count, cell in code_cells:  # pass 1: the kernel
                 grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
                 cell.execution_count = count
-                label = grade_id or f"cell {count}"
+                if grade_id in tests:
+                    continue
+                if grade_id in cells and cells[grade_id][1] and grade_id not in solutions:
+                    cell.source = cells[grade_id][2]
+                cell.outputs = INERT.sanitize_code_outputs(kernel.run_cell(cell.source, self.timeout, grade_id or f"cell {count}"))
+            for count, cell in code_cells:  # pass 2: here
+                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
                 if grade_id in tests:
                     cell.source = cells[grade_id][2]
-                    cell.outputs = self.run_here(cell.source, namespace, kernel, answer_names, grade_id)
+                    cell.outputs = self.run_here(cell.source, namespace, kernel, answer_names, grade_id, source_path.parent)
                 elif grade_id in cells and cells[grade_id][1] and grade_id not in solutions:
-                    cell.source = cells[grade_id][2]
-                    cell.outputs = kernel.run_cell(cell.source, self.timeout, label)
-                    self.run_here(cell.source, namespace, kernel, answer_names, grade_id)
-                else:
-                    cell.outputs = kernel.run_cell(cell.source, self.timeout, label)
+                    self.run_here(cell.source, namespace, kernel, answer_names, grade_id, source_path.parent)
             # The grader reads these back for its report (nbgrader keeps notebook metadata).
             nb.metadata.setdefault("imbalanced_course", {})["incidents"] = list(dict.fromkeys(kernel.incidents))
+        except SandboxBroken as error:
+            last_failure = str(error)
+            raise
         finally:
             kernel.stop()
             shutil.rmtree(base, ignore_errors=True)
         return nb, resources
 
-    def import_like_the_source(self, namespace, info):
-        """Run here every import of the source notebook: tests may use any name a lesson cell imports."""
+    def source_path(self, info):
         coursedir = CourseDirectory(config=self.config)
-        path = Path(coursedir.format_path(coursedir.source_directory, ".", info["assignment"])) / f"{info['notebook']}.ipynb"
+        folder = Path(coursedir.format_path(coursedir.source_directory, ".", info["assignment"]))
+        return (folder / f"{info['notebook']}.ipynb").resolve()
+
+    def import_like_the_source(self, namespace, path):
+        """Run here every import of the source notebook: tests may use any name a lesson cell imports."""
         for cell in nbformat.read(path, as_version=4).cells:
             if cell.cell_type == "code":
                 imports = [n for n in parse(cell.source).body if isinstance(n, (ast.Import, ast.ImportFrom))]
                 exec(compile(ast.Module(body=imports, type_ignores=[]), str(path), "exec"), namespace)
 
-    def run_here(self, source, namespace, kernel, answer_names, grade_id):
+    def run_here(self, source, namespace, kernel, answer_names, grade_id, data_folder):
         """Run instructor code (a test or a setup cell) in the grader; its outputs, as nbgrader reads them."""
         tree = parse(source)
         try:
@@ -337,25 +277,37 @@ class SandboxedExecute(NbGraderPreprocessor):
                     namespace.pop(name, None)
                 else:
                     namespace[name] = value
-        except answers.AnswerCrashed as error:
+            seconds = kernel.seconds(self.timeout)
+        except (answers.AnswerCrashed, BudgetExhausted) as error:
             return [error_output(error, [])]
         stdout, stderr = io.StringIO(), io.StringIO()
         outputs = []
         try:
-            # Each cell starts from the same warning filters, whatever the cells before did.
+            # Each cell starts from the same warning filters, whatever the cells before did; warnings
+            # that reach no test's own record are information for the student.
             with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr), warnings.catch_warnings():
-                last = tree.body[-1] if tree.body and isinstance(tree.body[-1], ast.Expr) else None
-                body = ast.Module(body=tree.body[:-1] if last else tree.body, type_ignores=[])
-                exec(compile(body, f"<cell {grade_id}>", "exec"), namespace)
-                value = eval(compile(ast.Expression(last.value), f"<cell {grade_id}>", "eval"), namespace) if last else None
+                warnings.simplefilter("default")
+                warnings.showwarning = lambda *args, **kwargs: stdout.write(information(warnings.WarningMessage(*args[:4])))
+                with bounded(seconds, data_folder):
+                    last = tree.body[-1] if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+                    body = ast.Module(body=tree.body[:-1] if last else tree.body, type_ignores=[])
+                    exec(compile(body, f"<cell {grade_id}>", "exec"), namespace)
+                    value = eval(compile(ast.Expression(last.value), f"<cell {grade_id}>", "eval"), namespace) if last else None
             if value is not None:
-                outputs.append(nbformat.v4.new_output("execute_result", data={"text/plain": repr(value)}))
+                outputs.append(nbformat.v4.new_output("execute_result", data={"text/plain": safe_repr(value)}))
         except Exception as error:
             frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == f"<cell {grade_id}>"]
             outputs.append(error_output(error, frames, source))
         streams = [nbformat.v4.new_output("stream", name=n, text=s.getvalue()[:MAX_OUTPUT_BYTES])
                    for n, s in (("stdout", stdout), ("stderr", stderr)) if s.getvalue()]
         return streams + outputs
+
+
+def safe_repr(value):
+    try:
+        return repr(value)[:MAX_OUTPUT_BYTES]
+    except Exception as error:
+        return f"<unprintable {type(value).__name__}: {type(error).__name__}>"
 
 
 def error_output(error, frames, source=""):

@@ -22,6 +22,7 @@ import json
 import multiprocessing
 import os
 import re
+import resource
 import shutil
 import signal
 import sys
@@ -39,7 +40,7 @@ from nbgrader.plugins.export import CsvExportPlugin
 from tqdm import tqdm
 from traitlets.config import PyFileConfigLoader
 
-from autograder import sandbox
+from autograder import execute, feedback as pages, sandbox
 
 REPO = Path(__file__).resolve().parent.parent
 STAGED = Path("autograder") / "staged"
@@ -52,17 +53,19 @@ MAX_NOTEBOOK_MB = 20  # far above any honest answer; stops output bombs before a
 warnings.filterwarnings("ignore", message=".*not in session, add operation along", module="nbgrader")
 
 
-def load_api(root, gradebook=None, worker=0, timeout=None):
+def load_api(root, gradebook=None, worker=0, limits=None):
     """nbgrader's API for the course at `root`, configured by the repository's nbgrader_config.py,
     and the folder where students' submissions lie. `gradebook` replaces the course's gradebook
-    file; `worker` picks the sandbox's account."""
+    file; `worker` picks the sandbox's account; `limits` sets SandboxedExecute's timeout, budget
+    and max_reply_mb where given."""
     config = PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
     config.CourseDirectory.root = str(root)
     config.CourseDirectory.db_url = f"sqlite:///{gradebook or root / 'autograder' / 'gradebook.db'}"
     config.SandboxedExecute.worker = worker
     config.SandboxedExecute.hide = [str(root)]
-    if timeout:
-        config.SandboxedExecute.timeout = timeout
+    for name, value in (limits or {}).items():
+        if value:
+            setattr(config.SandboxedExecute, name, value)
     # Grading records the source in the gradebook without touching the students' notebooks/.
     config.CourseDirectory.release_directory = str(Path("autograder") / "release")
     submitted = root / config.CourseDirectory.submitted_directory
@@ -113,11 +116,12 @@ def stage(submission, staged, sources):
 
     `sources` maps each expected notebook name to its source path. A notebook saved under another
     name ("02_syntax (1).ipynb") is matched to the missing expected notebook whose nbgrader cells it
-    shares. Returns notes for the report and whether any expected notebook is left to grade.
+    shares. Returns notes for the report, whether any expected notebook is left to grade, and
+    {notebook: what is wrong with it} for the expected notebooks that cannot be graded.
     """
     shutil.rmtree(staged, ignore_errors=True)
     shutil.copytree(submission, staged, symlinks=True)
-    notes, set_aside = [], set()
+    notes, set_aside, problems = [], set(), {}
     for link in sorted(p for p in staged.rglob("*") if p.is_symlink()):  # could point at anything of the grader's
         notes.append(f"{link.relative_to(staged)} ignored: a symbolic link")
         link.unlink()
@@ -126,6 +130,7 @@ def stage(submission, staged, sources):
         if problem:
             notes.append(f"{path.name} {problem}")
             set_aside.add(path.name)
+            problems[path.name] = problem
             path.unlink()
     present = {p.name for p in staged.glob("*.ipynb")}
     missing = {name: grade_ids(sources[name]) for name in sorted(set(sources) - present - set_aside)}
@@ -139,9 +144,11 @@ def stage(submission, staged, sources):
         else:
             notes.append(f"{extra} ignored: not part of the assignment")
     notes += [f"{name} missing" for name, ids in missing.items() if ids]  # lessons without exercises may be left out
+    problems.update({name: "is missing from the submission" for name, ids in missing.items() if ids})
     for name in sorted(set(sources) & {p.name for p in staged.glob("*.ipynb")}):
         notes += restore_nbgrader_cells(staged / name, sources[name])
-    return notes, bool(set(sources) & {p.name for p in staged.glob("*.ipynb")})
+    problems = {name: problem for name, problem in problems.items() if name in sources}
+    return notes, bool(set(sources) & {p.name for p in staged.glob("*.ipynb")}), problems
 
 
 def comparable(meta):
@@ -210,13 +217,25 @@ def digest(folder):
     return h.hexdigest()
 
 
+def grader_fingerprint():
+    """A fingerprint of the grader itself: results recorded by another version are graded again."""
+    h = hashlib.sha256()
+    for path in sorted([*(REPO / "autograder").glob("*.py"), *(REPO / "imbalanced_course").glob("*.py"),
+                        REPO / "nbgrader_config.py"]):
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
 # Each worker process keeps one slot number for its life: it picks the sandbox's account.
 _slot = None
 
 
-def start_worker(slots):
+def start_worker(slots, memory_bytes):
     global _slot
     _slot = slots.get()
+    # The grader's own work on a student's choices (tests fitting a rebuilt estimator, decoding a
+    # reply) is bounded too: past this a MemoryError fails that test, not the machine.
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the batch from the main process
     try:  # die with the main process, even if it is killed outright: no orphan grading goes on
         ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
@@ -224,7 +243,7 @@ def start_worker(slots):
         pass
 
 
-def grade_one(root, template, assignment, student, timeout):
+def grade_one(root, template, assignment, student, limits):
     """Autograde and write feedback for one staged submission, against a private gradebook copy.
 
     Returns the scores to merge into the course's gradebook, or the reason it failed.
@@ -232,11 +251,13 @@ def grade_one(root, template, assignment, student, timeout):
     with tempfile.TemporaryDirectory() as private:
         gradebook = Path(private) / "gradebook.db"
         shutil.copy(template, gradebook)
-        api, _ = load_api(root, gradebook, _slot, timeout)
+        api, _ = load_api(root, gradebook, _slot, limits)
         result = api.autograde(assignment, student, force=True, create=True)
         if not result["success"]:
-            return {"error": nbgrader_error(result)}
+            return {"error": execute.last_failure or nbgrader_error(result)}
         feedback = api.generate_feedback(assignment, student, force=True)
+        for page in (root / api.coursedir.feedback_directory / student / assignment).glob("*.html"):
+            pages.forbid_scripts(page)
         incidents = []
         for path in sorted((root / api.coursedir.autograded_directory / student / assignment).glob("*.ipynb")):
             found = nbformat.read(path, as_version=4).metadata.get("imbalanced_course", {}).get("incidents", [])
@@ -286,6 +307,12 @@ def main(argv=None):
                         help="submissions graded at once (default: one per core)")
     parser.add_argument("--timeout", type=int, default=None,
                         help="seconds a cell or a call into the student's kernel may run (default: nbgrader_config.py's)")
+    parser.add_argument("--budget", type=int, default=None,
+                        help="seconds one notebook's grading may take in all (default: nbgrader_config.py's, 20 min)")
+    parser.add_argument("--max-reply-mb", type=int, default=None,
+                        help="MB a reply from a student's kernel may hold (default: nbgrader_config.py's)")
+    parser.add_argument("--worker-memory-gb", type=float, default=6,
+                        help="address space each grading worker may use, kernels apart (default: 6)")
     parser.add_argument("--regrade", action="store_true", help="grade again submissions already graded unchanged")
     args = parser.parse_args(argv)
     if args.workers < 1:
@@ -302,17 +329,19 @@ def main(argv=None):
     if not submissions:
         print(f"No submissions under {submitted}/<student_id>/<assignment>/.")
 
-    jobs, counts = [], {"graded": 0, "unchanged": 0, "zero": 0, "FAILED": 0}
+    jobs, set_aside, counts = [], [], {"graded": 0, "unchanged": 0, "zero": 0, "FAILED": 0}
     for assignment, students in submissions.items():
         result = api.generate_assignment(assignment, force=True, create=True)
         if not result["success"]:
             sys.exit(f"Cannot prepare {assignment} for grading: {nbgrader_error(result)}")
         source = root / api.coursedir.source_directory / assignment
         sources = {p.name: p for p in source.glob("*.ipynb")}
-        source_fingerprint = digest(source)  # new tests in source/ mean grading again
+        source_fingerprint = digest(source) + grader_fingerprint()  # new tests or a new grader mean grading again
         for student in students:
             staged = root / STAGED / student / assignment
-            notes, gradable = stage(submitted / student / assignment, staged, sources)
+            notes, gradable, problems = stage(submitted / student / assignment, staged, sources)
+            if problems:
+                set_aside.append((student, assignment, problems))
             if not gradable:
                 with api.gradebook as gradebook:  # a row in grades.csv, with zero, for this student
                     gradebook.update_or_create_student(student)
@@ -341,9 +370,10 @@ def main(argv=None):
     for slot in range(workers):
         slots.put(slot)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=start_worker, initargs=(slots,)) as pool, \
+                             initializer=start_worker, initargs=(slots, int(args.worker_memory_gb * 2**30))) as pool, \
             tqdm(total=len(todo), desc=f"Grading ({workers} workers)", unit="submission", file=sys.stderr) as bar:
-        futures = {pool.submit(grade_one, root, template, job[0], job[1], args.timeout): job for job in todo}
+        limits = {"timeout": args.timeout, "budget": args.budget, "max_reply_mb": args.max_reply_mb}
+        futures = {pool.submit(grade_one, root, template, job[0], job[1], limits): job for job in todo}
         for future in as_completed(futures):
             assignment, student, notes, fingerprint, done = futures[future]
             try:
@@ -367,6 +397,10 @@ def main(argv=None):
             bar.write(line)
             bar.update()
 
+    for student, assignment, problems in set_aside:  # after the workers' feedback, which replaces the folder
+        folder = root / api.coursedir.feedback_directory / student / assignment
+        for name, problem in problems.items():
+            pages.write_set_aside_page(folder / f"{Path(name).stem}.html", name, problem)
     with api.gradebook as gradebook:
         CsvExportPlugin(to=str(grades_csv), parent=api).export(gradebook)
     report_file.write_text("\n".join(sorted(report)) + "\n")  # printed as they came, saved in order

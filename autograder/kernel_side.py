@@ -1,9 +1,15 @@
-"""Runs inside the student's kernel: calls an answer for the grader and sends back plain data.
+"""Runs inside the student's kernel: answers the grader's requests with plain data and handles.
 
 The grader sends this file's source to the kernel before the student's cells, as `__grader__`.
-Nothing here is trusted: the student's code can change any of it, and can only spoil its own
-answers by doing so. The grader decodes what comes back as data (JSON and .npy without pickles),
-so no object of the student's ever runs in the grader.
+Threat model: nothing here is trusted. The student's code can change or replace any of it and send
+back any reply it likes; the grader (`autograder/answers.py`) treats every reply as data written by
+an attacker. So this side only ever describes objects:
+- plain data (numbers, strings, containers, NumPy arrays, pandas frames, and unfitted scikit-learn /
+  imbalanced-learn estimators whose parameters are all plain data) is sent by value, and
+- anything with behaviour of its own (a function, a fitted estimator, an instance of the student's
+  class, an estimator holding a callable) stays here and is sent as a numbered handle. The grader
+  uses a handle by asking this side to run an operation on it (call it, read an attribute, clone it)
+  and gets plain data or another handle back. Its code never leaves the kernel.
 """
 import base64
 import io
@@ -15,7 +21,16 @@ import numpy as np
 
 RESULT_MIME = "application/x.imbalanced-course.result+json"
 MAX_DEPTH = 20
+MAX_ITEMS = 100_000  # items in one container: more is refused as not plain data
 ESTIMATOR_MODULES = ("sklearn.", "imblearn.")
+MAX_REPLY_BYTES = 32 * 2**20  # set by the grader when it loads this helper
+
+_handles = {}  # handle number -> the object it stands for; the grader only ever holds the number
+_numbers = {}  # id(object) -> its handle number, so the same object keeps the same handle
+
+
+class _NotPlain(Exception):
+    """Raised while encoding: the value has behaviour of its own, so it stays here behind a handle."""
 
 
 def _npy(array):
@@ -24,70 +39,84 @@ def _npy(array):
     return base64.b64encode(buffer.getvalue()).decode()
 
 
-def _estimator_params(value):
-    if hasattr(value, "get_params"):
-        return value.get_params(deep=False)
-    import inspect
-    return {name: getattr(value, name) for name in inspect.signature(type(value)).parameters if hasattr(value, name)}
+def _is_fitted(value):
+    return any(k.endswith("_") and not k.startswith("__") for k in vars(value))
 
 
-def encode(value, depth=0):
-    """`value` as JSON-ready plain data, tagged where JSON has no type for it."""
+def plain(value, depth=0):
+    """`value` as JSON-ready plain data, tagged where JSON has no type for it; _NotPlain otherwise."""
     if depth > MAX_DEPTH:
-        return {"$": "unsupported", "type": "nesting too deep"}
+        raise _NotPlain("nested too deep")
     kind = type(value)
     if value is None or kind in (bool, int, str):
         return value
     if kind is float:
         return value if np.isfinite(value) else {"$": "float", "repr": repr(value)}
-    if isinstance(value, (np.generic, np.ndarray)) and np.asarray(value).dtype.kind in "biufcUSMm":
-        return {"$": "ndarray" if isinstance(value, np.ndarray) else "scalar", "npy": _npy(value)}
-    if isinstance(value, np.ndarray):  # object arrays: item by item
-        return {"$": "objects", "shape": list(value.shape), "items": [encode(v, depth + 1) for v in value.ravel().tolist()]}
+    if isinstance(value, (np.ndarray, np.generic)):  # subclasses too (a matrix, a masked array): their data
+        if np.asarray(value).dtype.kind in "biufcUSMm":
+            return {"$": "ndarray" if isinstance(value, np.ndarray) else "scalar", "npy": _npy(value)}
+        if isinstance(value, np.ndarray) and value.dtype.kind == "O" and value.size <= MAX_ITEMS:
+            return {"$": "objects", "shape": list(value.shape), "items": [plain(v, depth + 1) for v in value.ravel().tolist()]}
+        raise _NotPlain(f"array of dtype {value.dtype}")
+    if kind in (list, tuple, set, frozenset, range) or isinstance(value, dict):
+        if len(value) > MAX_ITEMS:
+            raise _NotPlain("too many items")
     if kind in (list, tuple, set, frozenset, range):
-        return {"$": kind.__name__, "items": [encode(v, depth + 1) for v in value]}
+        return {"$": kind.__name__, "items": [plain(v, depth + 1) for v in value]}
     if isinstance(value, dict):  # dict, Counter, OrderedDict, defaultdict: their items
-        return {"$": "dict", "items": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in dict.items(value)]}
+        return {"$": "dict", "items": [[plain(k, depth + 1), plain(v, depth + 1)] for k, v in dict.items(value)]}
     module = getattr(kind, "__module__", "") or ""
     if module.split(".")[0] == "pandas":
         import pandas as pd
         if isinstance(value, pd.DataFrame):
-            return {"$": "DataFrame", "columns": encode(list(value.columns), depth + 1),
-                    "index": encode(value.index.to_numpy(), depth + 1),
-                    "data": [encode(value.iloc[:, i].to_numpy(), depth + 1) for i in range(value.shape[1])]}
+            return {"$": "DataFrame", "columns": plain(list(value.columns), depth + 1),
+                    "index": plain(value.index.to_numpy(), depth + 1),
+                    "data": [plain(value.iloc[:, i].to_numpy(), depth + 1) for i in range(value.shape[1])]}
         if isinstance(value, pd.Series):
-            return {"$": "Series", "name": encode(value.name, depth + 1),
-                    "index": encode(value.index.to_numpy(), depth + 1), "data": encode(value.to_numpy(), depth + 1)}
-    if isinstance(value, type) or (callable(value) and hasattr(value, "__qualname__") and not hasattr(value, "get_params")):
-        where = getattr(value, "__module__", "") or ""  # a function or class of scikit-learn: by name
-        if where.startswith(ESTIMATOR_MODULES):
-            return {"$": "function", "name": f"{where}:{value.__qualname__}"}
-        return {"$": "unsupported", "type": f"function {where}.{getattr(value, '__qualname__', '?')}"}
-    if module.startswith(ESTIMATOR_MODULES) and hasattr(value, "_score_func") and hasattr(value, "_sign"):
-        return {"$": "scorer", "function": encode(value._score_func, depth + 1), "sign": int(value._sign),
-                "kwargs": encode(dict(value._kwargs), depth + 1),
-                "response_method": encode(getattr(value, "_response_method", "predict"), depth + 1)}
-    if module.startswith(ESTIMATOR_MODULES):
-        fitted = any(k.endswith("_") and not k.startswith("__") for k in vars(value))
-        params = {name: encode(v, depth + 1) for name, v in _estimator_params(value).items()}
-        return {"$": "estimator", "class": f"{module}.{kind.__qualname__}", "params": params, "fitted": fitted}
-    return {"$": "unsupported", "type": f"{module}.{kind.__qualname__}"}
+            return {"$": "Series", "name": plain(value.name, depth + 1),
+                    "index": plain(value.index.to_numpy(), depth + 1), "data": plain(value.to_numpy(), depth + 1)}
+    if module.startswith(ESTIMATOR_MODULES) and hasattr(value, "get_params") and not _is_fitted(value):
+        params = value.get_params(deep=False)
+        return {"$": "estimator", "class": f"{module}.{kind.__qualname__}",
+                "params": {str(k): plain(v, depth + 1) for k, v in params.items()}}
+    raise _NotPlain(f"{module}.{kind.__qualname__}")
+
+
+def encode(value):
+    """Plain data for `value`, or a handle to it."""
+    try:
+        return plain(value)
+    except _NotPlain:
+        pass
+    except Exception as error:  # a broken __len__, get_params, ...: it stays here
+        del error
+    number = _numbers.get(id(value))
+    if number is None or _handles.get(number) is not value:
+        number = len(_handles) + 1
+        _handles[number], _numbers[id(value)] = value, number
+    classes = [f"{c.__module__}.{c.__qualname__}" for c in type(value).__mro__]
+    return {"$": "handle", "id": number, "classes": classes, "callable": callable(value)}
 
 
 class _Arguments(pickle.Unpickler):
-    """Arguments from the grader; a reference to an answer is the kernel's own object of that name."""
+    """Arguments from the grader; a reference to an answer or a handle is this kernel's own object."""
 
     def __init__(self, data, namespace):
         super().__init__(io.BytesIO(data))
         self.namespace = namespace
 
-    def persistent_load(self, name):
-        return self.namespace[name]
+    def persistent_load(self, ref):
+        kind, key = ref
+        return self.namespace[key] if kind == "name" else _handles[key]
 
 
 def _publish(message):
     from IPython.display import publish_display_data
-    publish_display_data({RESULT_MIME: json.dumps(message)})
+    text = json.dumps(message)
+    if len(text) > MAX_REPLY_BYTES:  # an honest kernel says so; a dishonest one meets the socket's limit
+        text = json.dumps({"refused": f"the reply is {len(text) / 2**20:.0f} MB, above the grader's limit of "
+                                      f"{MAX_REPLY_BYTES / 2**20:.0f} MB"})
+    publish_display_data({RESULT_MIME: text})
 
 
 def _raised(error):
@@ -95,29 +124,46 @@ def _raised(error):
             "kind": type(error).__qualname__, "message": str(error)[:2000]}
 
 
-def describe(name):
-    """What `name` is in the student's namespace: missing, callable, or a value."""
+def _operation(op, target, args, kwargs):
+    if op == "call":
+        return target(*args, **kwargs)
+    if op == "getattr":
+        return getattr(target, *args)
+    if op == "getitem":
+        return target[args[0]]
+    if op == "len":
+        return len(target)
+    if op == "list":
+        return list(target)
+    if op == "clone":
+        from sklearn.base import clone
+        return clone(target)
+    if op == "tags":
+        import dataclasses
+        from sklearn.utils import get_tags
+        return dataclasses.asdict(get_tags(target))
+    if op == "is_fitted":
+        from sklearn.utils.validation import check_is_fitted
+        from sklearn.exceptions import NotFittedError
+        try:
+            check_is_fitted(target)
+        except NotFittedError:
+            return False
+        return True
+    raise ValueError(f"unknown operation {op!r}")
+
+
+def request(payload):
+    """Run the grader's request (pickled: operation, target, args, kwargs) and publish the result."""
     namespace = get_ipython().user_ns  # noqa: F821 (IPython's)
-    if name not in namespace:
-        _publish({"missing": True})
-    elif callable(namespace[name]):
-        _publish({"callable": True})
-    else:
-        _publish({"value": encode(namespace[name])})
-
-
-def call(name, payload, check=None):
-    """Call answer `name` with the grader's pickled arguments (or pass it to a check) and publish the result."""
-    namespace = get_ipython().user_ns  # noqa: F821
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
         try:
-            args, kwargs = _Arguments(base64.b64decode(payload), namespace).load()
-            if check is None:
-                message = {"value": encode(namespace[name](*args, **kwargs))}
+            op, target, args, kwargs = _Arguments(base64.b64decode(payload), namespace).load()
+            if op == "describe":
+                message = {"value": encode(namespace[target])} if target in namespace else {"missing": True}
             else:
-                from imbalanced_course import checks
-                message = {"value": encode(getattr(checks, check)(namespace[name], *args, **kwargs))}
+                message = {"value": encode(_operation(op, target, args, kwargs))}
         except BaseException as error:  # SystemExit and KeyboardInterrupt too: the grader reports them
             message = _raised(error)
     message["warnings"] = [{"raised": [c.__name__ for c in w.category.__mro__ if c.__module__ == "builtins"],

@@ -90,11 +90,16 @@ def describe_protections():
 
 
 def readable_roots():
-    """Folders the kernel must read: the Python installation, the environment, the support package
-    (each once: a folder inside another listed one comes with it)."""
-    roots = {Path(sys.base_prefix), Path(sys.prefix), Path(imbalanced_course.__file__).parent}
-    roots = {r.resolve() for r in roots | {Path(sysconfig.get_paths()[k]) for k in ("stdlib", "purelib", "platlib")}}
-    return sorted(r for r in roots if not any(other in r.parents for other in roots))
+    """[(folder, where the kernel sees it)] it must read: the Python installation, the environment and
+    the support package, each at its real place and at the path the grader knows it by (they differ
+    when `.venv` or a folder above it is a symbolic link: the kernel runs `sys.executable` by that path).
+    A folder inside another listed one at the same place comes with it."""
+    known = {Path(os.path.abspath(p)) for p in (sys.base_prefix, sys.prefix, Path(imbalanced_course.__file__).parent,
+                                                 *(sysconfig.get_paths()[k] for k in ("stdlib", "purelib", "platlib")))}
+    pairs = {(p.resolve(), p.resolve()) for p in known} | {(p.resolve(), p) for p in known}
+    real = {source for source, target in pairs if source == target}
+    return sorted(((s, t) for s, t in pairs if s != t or not any(other in s.parents for other in real)),
+                  key=lambda pair: (len(pair[1].parts), str(pair[1])))
 
 
 def kernel_command_prefix(scratch, worker, hide=()):
@@ -118,8 +123,15 @@ def kernel_command_prefix(scratch, worker, hide=()):
     for folder in sorted(hidden):
         if folder.is_dir() and folder != Path("/"):
             bwrap += ["--tmpfs", str(folder)]
-    for root in readable_roots():
-        bwrap += ["--ro-bind", str(root), str(root)]
+    made = set()
+    for source, target in readable_roots():
+        # Folders bubblewrap makes on the way to a mount point are private (0700): open them to the
+        # kernel's account, which must pass through them.
+        for folder in reversed(target.parents):
+            if any(h in folder.parents for h in hidden) and folder not in made:
+                bwrap += ["--perms", "0755", "--dir", str(folder)]
+                made.add(folder)
+        bwrap += ["--ro-bind", str(source), str(target)]
     bwrap += ["--bind", str(scratch), str(scratch), "--proc", "/proc", "--dev", "/dev",
               "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
               "--die-with-parent", "--new-session", "--chdir", str(scratch), "--clearenv"]

@@ -4,6 +4,7 @@ They check what SMOTE promises instead of comparing with one random draw: origin
 counts are as asked, and every synthetic sample lies on a segment joining a minority sample to one of
 its nearest minority neighbours.
 """
+import ast
 import types
 from collections import Counter
 
@@ -79,11 +80,12 @@ def uses_module(func, prefix, seen=None):
     """True when `func`, or a function of its notebook that it calls, refers to a module named `prefix...`.
 
     The autograder runs tests outside the student's kernel, where an answer is a stand-in for the
-    student's function: the stand-in's type offers `run_check`, which runs this check in the kernel.
+    student's function: the stand-in's type offers `source_uses_module`, which judges the code the
+    student submitted (see `source_uses_module`), not what the kernel says of it.
     """
-    run_check = getattr(type(func), "run_check", None)
-    if run_check is not None:
-        return run_check(func, "uses_module", prefix)
+    on_source = getattr(type(func), "source_uses_module", None)
+    if on_source is not None:
+        return on_source(func, prefix)
     seen = set() if seen is None else seen
     if func in seen:
         return False
@@ -100,5 +102,53 @@ def uses_module(func, prefix, seen=None):
                 return True
             where = obj.__name__ if isinstance(obj, types.ModuleType) else getattr(obj, "__module__", None)
             if isinstance(where, str) and where.startswith(prefix):
+                return True
+    return False
+
+
+def source_uses_module(sources, name, prefix):
+    """True when the definition of `name` in `sources` (code cells, in order) refers to a module
+    named `prefix...`: through a name imported from it, an import inside the code, a string naming it
+    (`__import__("imblearn")`), or another definition of the cells that it uses, followed through.
+
+    It reads the code without running it, so a grader can judge a submission on what was submitted.
+    """
+    imported, defined = {}, {}
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    module = node.module if isinstance(node, ast.ImportFrom) else alias.name
+                    imported[(alias.asname or alias.name).split(".")[0]] = module or ""
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                defined[node.name] = node  # the last definition is the one that counts
+            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    for leaf in ast.walk(target):
+                        if isinstance(leaf, ast.Name):
+                            defined[leaf.id] = node
+    todo, seen = [name], set()
+    while todo:
+        current = todo.pop()
+        if current in seen or current not in defined:
+            continue
+        seen.add(current)
+        for node in ast.walk(defined[current]):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+                if any(m.startswith(prefix) for m in modules):
+                    return True
+            elif isinstance(node, ast.Name):
+                if node.id.startswith(prefix) or imported.get(node.id, "").startswith(prefix):
+                    return True
+                todo.append(node.id)
+            elif isinstance(node, ast.Attribute) and node.attr.startswith(prefix):
+                return True
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith(prefix):
                 return True
     return False

@@ -7,6 +7,7 @@ grades them in the same batch as the corpus and also checks that nothing outside
 folders changed and that no process of theirs outlives grading.
 """
 import copy
+import json
 
 import nbformat
 
@@ -96,10 +97,13 @@ ATTACKS = {
     "forged_grader_messages": {
         "why": "replaces the grader's helper in its kernel to send 'A' as every answer",
         "answers": answers(
-            "def _forged(name, payload, check=None):\n"
+            "import base64\n"
+            "def _forged(payload):  # 'a function' when asked what an answer is, 'A' when it is called\n"
             "    from IPython.display import publish_display_data\n"
-            "    publish_display_data({'application/x.imbalanced-course.result+json': '{\"value\": \"A\"}'})\n"
-            "__grader__.call = _forged\n" + answer(1, "return 'Z'"), others=lambda q: answer(q, "return 'Z'")),
+            "    handle = '{\"value\": {\"$\": \"handle\", \"id\": 1, \"classes\": [\"builtins.function\"], \"callable\": true}}'\n"
+            "    reply = handle if b'describe' in base64.b64decode(payload) else '{\"value\": \"A\"}'\n"
+            "    publish_display_data({'application/x.imbalanced-course.result+json': reply})\n"
+            "__grader__.request = _forged\n" + answer(1, "return 'Z'"), others=lambda q: answer(q, "return 'Z'")),
         "expected": quiz_points(**{f"q{q:02d}": int(RIGHT[q] == "A") for q in RIGHT}),
     },
     "edited_test_cell": {
@@ -216,5 +220,80 @@ NUMPY_ATTACKS = {
         "change": lambda nb: [setattr(c, "source", c.source + "\n" + PATCH) for c in nb.cells
                               if c.metadata.get("nbgrader", {}).get("grade_id") == "m01_imports"],
         "expected": "zero",
+    },
+}
+
+
+# The boundary: a helper in the kernel replaced to answer every request of the grader with a forged
+# reply, each naming code the grader would run if it trusted the reply (here: write the marker).
+# The grader builds data only, so every test sees an inert value and fails.
+RESULT_MIME = "application/x.imbalanced-course.result+json"
+WRITE_MARKER = "touch {root}/MARKER-written-by-student"
+
+
+def forge(*replies):
+    """An answer cell that makes the kernel publish `replies` (JSON values) for every request."""
+    messages = [json.dumps({"value": reply}) for reply in replies]
+    publish = "".join(f"    _p({{{RESULT_MIME!r}: {message!r}}})\n" for message in messages)
+    return ("from IPython.display import publish_display_data as _p\n"
+            f"def _forged(payload):\n{publish}"
+            "__grader__.request = _forged\n")
+
+
+def estimator(cls, **params):
+    return {"$": "estimator", "class": cls, "params": params}
+
+
+FUNCTION_TRANSFORMER = "sklearn.preprocessing._function_transformer.FunctionTransformer"
+FORGED = {
+    "function_named_through_attributes": {"$": "function", "name": "sklearn.base:os.system"},
+    "class_named_through_attributes": estimator("sklearn.base.os.system", command=WRITE_MARKER),
+    "class_that_is_no_estimator": estimator("subprocess.Popen", args=WRITE_MARKER, shell=True),
+    "callable_in_nested_parameter": estimator("imblearn.pipeline.Pipeline", steps={"$": "list", "items": [
+        {"$": "tuple", "items": ["run", estimator(FUNCTION_TRANSFORMER, func={"$": "function", "name": "os:system"},
+                                                  kw_args={"$": "dict", "items": [["command", WRITE_MARKER]]})]}]}),
+    "scorer_of_a_named_function": {"$": "scorer", "function": {"$": "function", "name": "os:system"}, "sign": 1,
+                                   "kwargs": {"$": "dict", "items": []}, "response_method": "predict"},
+    "unknown_tag": {"$": "pickle", "data": "gASVKAAAAAAAAACMAm9zlIwGc3lzdGVtlJOUjAR0cnVllIWUUpQu"},
+    "deeply_nested": json.loads("{\"$\": \"list\", \"items\": [" * 200 + "]}" * 200),
+    "made_up_handle": {"$": "handle", "id": 10**9, "classes": ["builtins.str"], "callable": True},
+}
+BOUNDARY_ATTACKS = {
+    f"forged_{name}": {
+        "why": f"the kernel's helper replaced: every reply is a forged {name.replace('_', ' ')}",
+        "answers": answers(forge(reply) + answer(1, "return 'Z'"), others=lambda q: answer(q, "return 'Z'")),
+        "expected": quiz_points(**{f"q{q:02d}": 0 for q in RIGHT}),
+    } for name, reply in FORGED.items()
+}
+BOUNDARY_ATTACKS |= {
+    "reply_published_twice": {
+        "why": "every request answered twice, a wrong letter first, then the right one: the first counts",
+        "answers": answers(forge("Z", "A") + answer(1, "return 'Z'"), others=lambda q: answer(q, "return 'Z'")),
+        "expected": quiz_points(**{f"q{q:02d}": 0 for q in RIGHT}),
+    },
+    "huge_reply": {
+        "why": "answer 1 returns a 400 MB array: the kernel's helper refuses to send it",
+        "answers": answers(answer(1, "import numpy\nreturn numpy.zeros(50_000_000)")),
+        "expected": quiz_points(q01=0),
+    },
+    "huge_reply_past_the_helper": {
+        "why": "answer 1 returns a 400 MB array after lifting the helper's limit: the sockets drop it unread",
+        "answers": answers("__grader__.MAX_REPLY_BYTES = 10**12\n" + answer(1, "import numpy\nreturn numpy.zeros(50_000_000)")),
+        "expected": quiz_points(q01=0),
+    },
+    "script_in_outputs": {
+        "why": "answer cells display scripts, event handlers, a javascript: link, an iframe, SVG with a "
+               "script and application/javascript; every answer is right",
+        "answers": answers(
+            "from IPython.display import HTML, Javascript, SVG, display\n"
+            "display(HTML('<script>window.pwned = 1</script><img src=x onerror=\"window.pwned = 2\">'\n"
+            "             '<a href=\"javascript:window.pwned = 3\">link</a><iframe src=\"javascript:parent.pwned = 4\"></iframe>'\n"
+            "             '<table><tr><td>a table stays</td></tr></table>'))\n"
+            "display(Javascript('window.pwned = 5'))\n"
+            "display(SVG('<svg xmlns=\"http://www.w3.org/2000/svg\"><script>window.pwned = 6</script></svg>'))\n"
+            + honest(1)),
+        "change": lambda nb: nb.cells.append(nbformat.v4.new_markdown_cell(
+            "<script>window.pwned = 7</script><img src=x onerror='window.pwned = 8'> a student's note")),
+        "expected": quiz_points(),
     },
 }

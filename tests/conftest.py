@@ -1,4 +1,5 @@
 """Shared fixtures: the repository, its notebooks, and throw-away copies of the course."""
+import os
 import shutil
 import subprocess
 import time
@@ -8,6 +9,8 @@ import nbformat
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "tests" / "artifacts"  # screenshots and logs of a run (git-ignored)
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 
 
 def notebooks_in(folder):
@@ -51,3 +54,27 @@ def generated_course(tmp_path_factory):
     result = make("notebooks", root)
     assert result.returncode == 0, result.stdout + result.stderr
     return root
+
+
+@pytest.fixture
+def browser():
+    """Headless Chromium driven by Selenium with Debian's driver, named explicitly: Selenium Manager
+    then has nothing to download."""
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        message = "Debian's chromium and chromium-driver are missing: `make system-packages` installs them as root"
+        if os.geteuid() == 0 or os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000"]:
+        options.add_argument(arg)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -20,7 +20,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 import attacks
-from conftest import REPO, copy_course, make, read, survivors
+from conftest import ARTIFACTS, REPO, copy_course, make, read, survivors
 
 CORPUS = REPO / "tests" / "corpus"
 
@@ -62,7 +62,7 @@ def load_attacks():
     quiz = graded_cells(read(REPO / "source" / attacks.QUIZ / f"{attacks.QUIZ}.ipynb"))
     ex01 = graded_cells(read(REPO / "source" / "01_why_imbalance_hurts" / "01_exercises.ipynb"))
     for group, assignment, notebook, points in [
-            (attacks.ATTACKS, attacks.QUIZ, attacks.QUIZ, quiz),
+            (attacks.ATTACKS | attacks.BOUNDARY_ATTACKS, attacks.QUIZ, attacks.QUIZ, quiz),
             (attacks.NUMPY_ATTACKS, "01_why_imbalance_hurts", "01_exercises", ex01)]:
         for name, case in group.items():
             expected = dict.fromkeys(points, 0) if case["expected"] == "zero" else case["expected"]
@@ -220,6 +220,10 @@ def test_broken_submission_gets_a_reason_and_a_grade(graded, case):
         assert not [key for key in rows if key[0] == student]
     else:
         assert float(rows[(student, assignment)]["score"]) == score
+    if reason.startswith("zero"):  # the student reads why, and what to do, in a feedback page
+        page = (graded / "autograder" / "feedback" / student / assignment / "02_syntax.html").read_text()
+        assert "could not be graded" in page and "What to do" in page
+        assert html.escape(reason.split(": ")[-1].split(" (")[0].replace("02_syntax.ipynb ", "")) in page
 
 
 def test_submissions_are_left_as_handed_in(graded):
@@ -282,12 +286,27 @@ def test_no_student_process_outlives_grading(graded):
     assert survivors(graded) == ""  # kernels (and the fork bomb's children) name their scratch folder
 
 
+def test_student_html_is_inert_in_feedback(graded, browser):
+    page = graded / "autograder" / "feedback" / "attack--script_in_outputs" / attacks.QUIZ / f"{attacks.QUIZ}.html"
+    text = page.read_text()
+    assert "a table stays" in text and "a student's note" in text  # what is harmless still shows
+    for executable in ("<script>window.pwned", "onerror=", "javascript:", "<iframe", "<svg"):
+        assert executable not in text, executable
+    assert 'http-equiv="Content-Security-Policy"' in text
+    browser.get(page.as_uri())
+    assert browser.execute_script("return document.readyState") == "complete"
+    assert browser.execute_script("return window.pwned === undefined && parent.pwned === undefined")
+    browser.save_screenshot(str(ARTIFACTS / "feedback-inert-student-html.png"))
+
+
 @pytest.mark.parametrize("student, reason", [
     ("attack--infinite_loop_in_cell", f"q01_answer: no answer within {attacks.TIMEOUT} s, kernel restarted without it"),
     ("attack--infinite_loop_in_answer", f"answer_q01(): the student's code stopped the kernel: no answer within {attacks.TIMEOUT} s"),
     ("attack--kernel_crash", "q01_answer: the kernel died, kernel restarted without it"),
     ("attack--memory_bomb", "answer_q01(): MemoryError (limit 4 GiB)"),
     ("attack--output_bomb", "q01_answer: output cut at 1000000 bytes"),
+    ("attack--huge_reply", "answer_q01(): the reply is 509 MB, above the grader's limit of 32 MB"),
+    ("attack--huge_reply_past_the_helper", "answer_q01(): the student's code stopped the kernel"),
     ("attack--test_cell_made_ungraded", "nbgrader metadata of q01_test restored"),
 ])
 def test_report_says_what_happened(graded, student, reason):

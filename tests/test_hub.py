@@ -29,7 +29,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import REPO
+from conftest import ARTIFACTS, REPO
 
 COURSE = "imbalanced-course"
 ASSIGNMENT = "08_summary_and_practice"  # the quiz: ten 1-point questions, grades in seconds
@@ -45,7 +45,6 @@ ADMIN_TOKEN = os.urandom(16).hex()  # a test-only hub service that starts server
 # The hub's Python environment: the Makefile exports it (make hub-env makes it).
 HUB_ENV = Path(os.environ.get("IMBC_HUB_ENV") or ("/opt/imbalanced-course-hub" if AS_ROOT else REPO / ".venv"))
 PROXY = REPO / "autograder" / "hub" / "node_modules" / ".bin" / "configurable-http-proxy"
-ARTIFACTS = REPO / "tests" / "artifacts"
 needs_accounts = pytest.mark.skipif(not AS_ROOT, reason="separate system accounts need root: every server runs as you")
 
 
@@ -228,6 +227,12 @@ def answer(notebook, letters):
     return notebook
 
 
+# Each would set window.pwned in the page that shows the output, if it ran.
+INJECTION = ("from IPython.display import HTML, Javascript, display\n"
+             "display(HTML('<b>bold stays</b><script>window.pwned = 1</script><img src=x onerror=\"window.pwned = 2\">'))\n"
+             "display(Javascript('window.pwned = 3'))\n")
+
+
 def as_account(user, *command):
     """Run a shell command as `user`'s account; (return code, output)."""
     done = subprocess.run(list(command), user=user, group=pwd.getpwnam(user).pw_gid, extra_groups=[],
@@ -255,6 +260,8 @@ def test_a_class_round_trip(hub):
         path = f"api/contents/{ASSIGNMENT}/{NOTEBOOK}"
         fetched = ok(student(hub, user, path))["content"]
         notebook = answer(nbformat.from_dict(fetched), letters)
+        if user == STUDENT1:  # HTML with scripts in an output: inert in the instructor's formgrader
+            notebook.cells.insert(1, nbformat.v4.new_code_cell(INJECTION))
         ok(student(hub, user, path, "PUT", body={"type": "notebook", "format": "json", "content": notebook}))
         ok(student(hub, user, "assignments/submit", "POST", form={"assignment_id": ASSIGNMENT, "course_id": COURSE}))
         status, listing = assignment_status(hub, user)
@@ -312,33 +319,6 @@ def test_students_cannot_reach_each_others_work(hub):
 
 
 # --- in a browser -------------------------------------------------------------------------------
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-
-
-@pytest.fixture
-def browser():
-    """Headless Chromium driven by Selenium with Debian's driver, named explicitly: Selenium Manager
-    then has nothing to download."""
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        message = "Debian's chromium and chromium-driver are missing: `make system-packages` installs them as root"
-        if AS_ROOT or os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000"]:
-        options.add_argument(arg)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
-    ARTIFACTS.mkdir(exist_ok=True)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
 def wait_until(driver, what, condition, timeout=60):
     """Wait for `condition(driver)`; on time-out, save a screenshot of the page and fail naming `what`."""
     from selenium.common.exceptions import TimeoutException
@@ -434,3 +414,12 @@ def test_the_instructors_formgrader_in_the_browser(hub, browser):
     assert "released" in shown.text, shown.text
     assert "Manage Assignments" in browser.page_source
     browser.save_screenshot(str(ARTIFACTS / "hub-instructor-formgrader.png"))
+    # student1's autograded notebook, as the formgrader shows it, with the instructor's session:
+    # the scripts student1 displayed must not run.
+    graded = {n["student"]: n["id"] for n in formgrader(hub, f"submitted_notebooks/{ASSIGNMENT}/{ASSIGNMENT}")}
+    if STUDENT1 not in graded:
+        pytest.fail("student1's submission is not graded: the round trip test must run first")
+    browser.get(f"{hub['url']}/services/{COURSE}/formgrader/submissions/{graded[STUDENT1]}/")
+    wait_until(browser, "student1's notebook in the formgrader", lambda d: "bold stays" in d.page_source, 90)
+    assert browser.execute_script("return window.pwned === undefined")
+    browser.save_screenshot(str(ARTIFACTS / "hub-formgrader-inert-student-html.png"))

@@ -1,19 +1,21 @@
 """The student's kernel, seen from inside: what it can reach and what limits hold it.
 
-A real sandboxed kernel (autograder/execute.py's StudentKernel) runs a probe cell that reports
+A real sandboxed kernel (autograder/kernel.py's StudentKernel) runs a probe cell that reports
 what it sees; the grader's own process does the asserting.
 """
 import json
 import shutil
 import os
 import socket
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
 from autograder import sandbox
-from autograder.execute import StudentKernel
+from autograder.kernel import StudentKernel
 from conftest import REPO, survivors
 
 PROBE = """
@@ -99,3 +101,30 @@ def test_protections_are_all_on_when_grading_as_root_with_bubblewrap():
     else:  # elsewhere the report names what is off, never claims it
         assert any(not active for _, active, _ in report)
     assert "OFF" in sandbox.describe_protections() or all(active for _, active, _ in report)
+
+
+LINKED_PROBE = """
+import sys, tempfile
+from pathlib import Path
+from autograder import sandbox
+from autograder.kernel import StudentKernel
+base = Path(tempfile.mkdtemp(prefix="imbc-"))
+kernel = StudentKernel(sandbox.prepare_scratch(base / "w6", [], worker=6), worker=6, hide=[])
+outputs = kernel.run_cell("import sklearn, imblearn, sys; print('kernel runs', sys.prefix)", 120, "probe")
+kernel.stop()
+print("".join(o.get("text", "") or o.get("evalue", "") for o in outputs))
+"""
+
+
+@pytest.mark.parametrize("where", ["/tmp", "/opt", str(Path.home())])
+def test_grading_works_from_an_environment_reached_through_a_link(where):
+    """The environment under a home folder, /opt or /tmp, or a `.venv` that is a symbolic link:
+    the kernel runs the interpreter by the path the grader knows, so that path must be in its view."""
+    link = Path(tempfile.mkdtemp(prefix="imbc-env-", dir=where)) / "env"
+    link.symlink_to(Path(sys.prefix).resolve())
+    try:
+        result = subprocess.run([str(link / "bin" / "python"), "-c", LINKED_PROBE], capture_output=True, text=True,
+                                timeout=300, cwd=REPO)
+        assert f"kernel runs {link}" in result.stdout, result.stdout + result.stderr
+    finally:
+        shutil.rmtree(link.parent)

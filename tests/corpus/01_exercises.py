@@ -185,4 +185,39 @@ def per_class_metrics(cm, labels):
                      "m01_ex2_structure": 1, "m01_ex2_precision_recall": 1, "m01_ex2_f1": 1,
                      "m01_ex2_balanced": 1, "m01_ex2_hidden": 2},
     },
+    # Correct answers that raise a harmless warning inside the student's function: full marks.
+    "recall_score_warns_without_minority_rows": {
+        "why": "Exercise 1 right, with scikit-learn's recall_score on the minority label: on a test set "
+               "without minority rows it warns (UndefinedMetricWarning) and returns 0.0, the right value.",
+        "answers": {
+            "m01_ex1_answer": '''\
+from sklearn.metrics import accuracy_score, recall_score
+
+
+def majority_baseline(y_train, y_test):
+    labels, counts = np.unique(y_train, return_counts=True)
+    majority, minority = labels[np.argmax(counts)], labels[np.argmin(counts)]
+    y_pred = np.full(len(y_test), majority)
+    return {"accuracy": float(accuracy_score(y_test, y_pred)),
+            "minority_recall": float(recall_score(y_test, y_pred, labels=[minority], average="macro"))}
+''',
+        },
+        "expected": {**ZERO, "m01_ex1_integers": 1, "m01_ex1_shifted": 1, "m01_ex1_hidden": 1},
+    },
+    "empty_mean_warns_then_handled": {
+        "why": "Exercise 1 right: the mean over no minority rows warns (RuntimeWarning, nan), and the "
+               "answer then turns nan into 0.0.",
+        "answers": {
+            "m01_ex1_answer": '''\
+def majority_baseline(y_train, y_test):
+    values, counts = np.unique(y_train, return_counts=True)
+    majority, minority = values[counts.argmax()], values[counts.argmin()]
+    y_test = np.asarray(y_test)
+    recall = np.mean(np.full(len(y_test), majority)[y_test == minority] == minority)
+    return {"accuracy": float(np.mean(y_test == majority)),
+            "minority_recall": 0.0 if np.isnan(recall) else float(recall)}
+''',
+        },
+        "expected": {**ZERO, "m01_ex1_integers": 1, "m01_ex1_shifted": 1, "m01_ex1_hidden": 1},
+    },
 }

@@ -189,4 +189,43 @@ def correct_for_resampling(proba, train_prevalence, resampled_prevalence):
         },
         "expected": {**{name: 1 for name in NOTHING}, "m05_ex3_hidden": 2},
     },
+    # Correct answers in styles the statement allows: full marks for exercise 2.
+    "penalty_written_out_warns": {
+        "why": "Ex 2 right, with LogisticRegression(penalty='l2'): the default written out, which "
+               "scikit-learn 1.9 answers with a FutureWarning when the pipeline is fitted.",
+        "answers": {"m05_ex2_answer": '''
+def leakage_free_pipeline(random_state):
+    return make_pipeline(StandardScaler(), SMOTE(random_state=random_state), LogisticRegression(penalty="l2"))
+
+
+def honest_cv_score(pipeline, X, y):
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+    return float(cross_val_score(pipeline, X, y, cv=folds, scoring="average_precision").mean())
+'''},
+        "expected": {**NOTHING, "m05_ex2_pipeline": 1, "m05_ex2_unfitted": 1, "m05_ex2_scoring": 1,
+                     "m05_ex2_real_mix": 1, "m05_ex2_hidden": 1},
+    },
+    "own_pipeline_class": {
+        "why": "Ex 2 right, with a Pipeline subclass of the student's own: it stays in the kernel and is "
+               "used there (isinstance, steps, fit and predict).",
+        "answers": {"m05_ex2_answer": '''
+from imblearn.pipeline import Pipeline
+
+
+class LeakFree(Pipeline):
+    """An imbalanced-learn Pipeline with a name of its own."""
+
+
+def leakage_free_pipeline(random_state):
+    return LeakFree([("scale", StandardScaler()), ("smote", SMOTE(random_state=random_state)),
+                     ("model", LogisticRegression())])
+
+
+def honest_cv_score(pipeline, X, y):
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+    return float(np.mean(cross_val_score(pipeline, X, y, cv=folds, scoring="average_precision")))
+'''},
+        "expected": {**NOTHING, "m05_ex2_pipeline": 1, "m05_ex2_unfitted": 1, "m05_ex2_scoring": 1,
+                     "m05_ex2_real_mix": 1, "m05_ex2_hidden": 1},
+    },
 }

@@ -269,4 +269,17 @@ CASES = {
         "expected": {**ZERO, **EX3_FULL, "m06_ex3_originals_first": 0, "m06_ex3_hidden_minority_zero": 0,
                      "m06_ex3_hidden_strings": 0, "m06_ex3_hidden_small_minority": 0},
     },
+    "scorer_object": {
+        "why": "ex1 right, with scoring=make_scorer(balanced_accuracy_score): an estimator holding a "
+               "callable, which stays in the kernel and is judged by what it computes",
+        "answers": {
+            "m06_ex1_answer": (
+                "from sklearn.metrics import make_scorer\n\n\n"
+                "def make_strong_baseline(random_state):\n"
+                "    return TunedThresholdClassifierCV(HistGradientBoostingClassifier(random_state=random_state),\n"
+                "                                      scoring=make_scorer(balanced_accuracy_score), cv=5)\n"
+            ),
+        },
+        "expected": {**ZERO, **EX1_FULL},
+    },
 }

@@ -1,0 +1,249 @@
+"""The student's kernel as the grader drives it: start it sandboxed, run cells, ask it for answers.
+
+Threat model: the kernel runs the student's code, so what it sends back is an attacker's. Here its
+messages are bounded before they are read whole (a size limit on every socket, since jupyter_client
+reads a message entirely before handing it over), outputs are cut past a size, every wait has a
+deadline (per cell or call, and the submission's whole budget), and a kernel that dies or hangs is
+killed with everything it started and started again, replaying the cells run so far except the one
+at fault. Replies are decoded by `answers.py`, which only builds data.
+"""
+import contextlib
+import json
+import os
+import queue
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+import zmq
+from jupyter_client.manager import KernelManager
+from nbformat.v4 import output_from_msg
+
+from autograder import answers, kernel_side, sandbox
+
+MAX_OUTPUT_BYTES = 1_000_000  # per cell: more is cut, so output bombs cannot fill the disk or the feedback
+MAX_RESTARTS = 3  # a kernel that keeps dying is not restarted again
+
+
+class KernelDied(Exception):
+    def __init__(self, message, started=True):
+        super().__init__(message)
+        self.started = started  # False: it was dead before the code sent to it began
+
+
+class SandboxBroken(RuntimeError):
+    """A fresh kernel did not start: the grader's setup is at fault, not the student (no grade given)."""
+
+
+class BudgetExhausted(TimeoutError):
+    """The submission's grading time is used up."""
+
+
+class StudentKernel:
+    """A sandboxed kernel for one notebook. If it dies or hangs, the next use starts a new one and
+    replays the cells run so far, except those that killed it."""
+
+    def __init__(self, scratch, worker, hide, call_timeout=300, max_reply_bytes=kernel_side.MAX_REPLY_BYTES,
+                 deadline=None):
+        self.scratch, self.worker, self.hide, self.call_timeout = Path(scratch), worker, hide, call_timeout
+        self.max_reply_bytes = max_reply_bytes
+        self.deadline = deadline  # time.monotonic() past which nothing more runs for this submission
+        self.km = self.kc = None
+        self.history = []  # sources run so far, replayed after a restart
+        self.restarts = 0
+        self.incidents = []  # what went wrong, for the grading report
+        self.answer_names = {}  # handle number -> answer name, for checks on the submitted source
+        self.source_check = None  # f(answer name, prefix) -> bool, set by the grader
+
+    def seconds(self, wanted):
+        """`wanted` seconds, or what is left of the submission's budget; BudgetExhausted when nothing is."""
+        if self.deadline is None:
+            return wanted
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise BudgetExhausted("the submission's grading time budget is used up")
+        return min(wanted, left)
+
+    def start(self):
+        """Start the kernel, load the grader's helper, replay the cells run so far."""
+        while True:
+            if self.restarts > MAX_RESTARTS:
+                raise KernelDied(f"the kernel died {self.restarts} times: not started again")
+            self._launch()
+            # exit() would end the kernel some time after its cell: while grading, it does nothing.
+            setup = ("import types as _t\n__grader__ = _t.ModuleType('__grader__')\n"
+                     f"exec({Path(kernel_side.__file__).read_text()!r}, __grader__.__dict__)\ndel _t\n"
+                     f"__grader__.MAX_REPLY_BYTES = {self.max_reply_bytes}\n"
+                     "get_ipython().ask_exit = lambda: print('exit() does nothing while grading')\n")
+            try:
+                self._execute(setup, self.seconds(60))
+                for i, source in enumerate(self.history):
+                    try:
+                        self._execute(source, self.seconds(300))
+                    except (TimeoutError, KernelDied):
+                        del self.history[i]  # it killed the kernel this time: never replay it again
+                        raise KernelDied("a replayed cell stopped the kernel") from None
+                return
+            except BudgetExhausted:
+                self.stop()
+                raise
+            except (TimeoutError, KernelDied):
+                self.restart_later()
+
+    def _launch(self):
+        ipc = self.scratch / "ipc"
+        km = KernelManager(transport="ipc", ip=str(ipc), connection_file=str(self.scratch / "kernel.json"))
+        prefix = sandbox.kernel_command_prefix(self.scratch, self.worker, self.hide)
+        km.format_kernel_cmd = lambda extra_arguments=None, _f=km.format_kernel_cmd: prefix + _f(extra_arguments)
+        km.write_connection_file()
+        if sandbox.switches_account():
+            uid = sandbox.BASE_UID + self.worker
+            os.chown(km.connection_file, uid, uid)
+        # The kernel's own messages go to a file only the grader holds open (a path in scratch could be
+        # swapped for a link by student code); its last lines explain a kernel that will not start.
+        self.console = tempfile.TemporaryFile()
+        self.km = km
+        # Every socket to the kernel drops a message above the limit before reading it (a little more
+        # than a reply may hold: JSON framing and the message's headers).
+        context = zmq.Context()
+        context.setsockopt(zmq.MAXMSGSIZE, self.max_reply_bytes + 2**20)
+        try:
+            km.start_kernel(env=sandbox.kernel_environment(self.scratch), cwd=str(self.scratch),
+                            stdout=self.console, stderr=subprocess.STDOUT,
+                            extra_arguments=["--HistoryManager.hist_file=:memory:"])
+            self.kc = km.client(context=context)
+            self.kc.start_channels()
+            self.kc.wait_for_ready(timeout=120)
+        except Exception as error:
+            self.console.seek(0)
+            last = self.console.read().decode(errors="replace").strip().splitlines()[-3:]
+            self.stop()
+            raise SandboxBroken(f"the sandboxed kernel did not start: {error} {' | '.join(last)}".strip()) from None
+
+    def stop(self):
+        """End the kernel at once, and with it everything it started (its PID namespace, or its
+        process group without bubblewrap). No polite shutdown: a dead or hostile kernel never answers."""
+        if self.kc is not None:
+            with contextlib.suppress(Exception):
+                self.kc.stop_channels()
+        if self.km is not None:
+            process = getattr(self.km.provisioner, "process", None)
+            if process is not None and process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)  # jupyter_client starts kernels in a session of their own
+                process.kill()
+                process.wait(10)
+            with contextlib.suppress(Exception):
+                self.km.cleanup_resources()
+        self.km = self.kc = None
+
+    def _execute(self, code, timeout):
+        """(outputs, result text or None) of running `code`; TimeoutError or KernelDied when it fails."""
+        msg_id = self.kc.execute(code, store_history=False, allow_stdin=False)
+        deadline = time.monotonic() + timeout
+        outputs, result, size, idle, busy = [], None, 0, False, False
+        while not idle:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no answer within {timeout:.0f} s")
+            try:
+                msg = self.kc.get_iopub_msg(timeout=0.2)
+            except queue.Empty:
+                if not self.km.is_alive():
+                    raise KernelDied("the kernel died", started=busy) from None
+                continue
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "status":
+                busy, idle = True, content.get("execution_state") == "idle"
+            elif kind == "display_data" and kernel_side.RESULT_MIME in content.get("data", {}):
+                if result is None:  # the first reply counts: a reply published twice changes nothing
+                    result = content["data"][kernel_side.RESULT_MIME]
+            elif kind in ("stream", "display_data", "execute_result", "error"):
+                size += len(json.dumps(content))
+                if size <= MAX_OUTPUT_BYTES:
+                    with contextlib.suppress(Exception):  # a malformed output is dropped, not trusted
+                        outputs.append(output_from_msg(msg))
+                elif size - len(json.dumps(content)) <= MAX_OUTPUT_BYTES:
+                    outputs.append(nbformat.v4.new_output(
+                        "stream", name="stdout", text=f"\n[output cut by the grader after {MAX_OUTPUT_BYTES} bytes]\n"))
+        return outputs, result
+
+    def run_cell(self, source, timeout, label):
+        """Outputs of a notebook cell run in the kernel; a cell that hangs or kills it gets an error."""
+        try:
+            outputs, _ = self._run(source, timeout)
+        except (TimeoutError, KernelDied) as error:
+            name = "CellTimeoutError" if isinstance(error, TimeoutError) else "DeadKernelError"
+            restarted = "" if isinstance(error, BudgetExhausted) else ", kernel restarted without it"
+            self.incidents.append(f"{label}: {error}{restarted}")
+            return [nbformat.v4.new_output("error", ename=name, evalue=str(error), traceback=[f"{name}: {error}"])]
+        self.history.append(source)
+        if any(o.get("ename") == "MemoryError" for o in outputs):
+            self.incidents.append(f"{label}: MemoryError (limit {sandbox.LIMITS['as'] // 2**30} GiB)")
+        if any("[output cut by the grader" in o.get("text", "") for o in outputs):
+            self.incidents.append(f"{label}: output cut at {MAX_OUTPUT_BYTES} bytes")
+        return outputs
+
+    def _run(self, code, timeout):
+        """Run `code`, starting the kernel first if needed. A kernel found dead before `code` started
+        was killed by the previous cell on its way out (exit()): that cell is dropped, `code` retried."""
+        for attempt in range(2):
+            if self.km is None:
+                self.start()
+            try:
+                return self._execute(code, self.seconds(timeout))
+            except BudgetExhausted:
+                raise
+            except (TimeoutError, KernelDied) as error:
+                self.restart_later()
+                if isinstance(error, KernelDied) and not error.started and self.history and attempt == 0:
+                    self.history.pop()
+                    continue
+                raise
+
+    def restart_later(self):
+        self.stop()
+        self.restarts += 1
+
+    def request(self, payload, label):
+        """The decoded answer to a request for `__grader__.request`; the student's exception is raised."""
+        try:
+            _, text = self._run(f"__grader__.request({payload!r})", self.call_timeout)
+        except (TimeoutError, KernelDied) as error:
+            error = answers.AnswerCrashed(f"the student's code stopped the kernel: {error}")
+            self.incidents.append(f"{label}(): {error}")
+            raise error from None
+        if text is None:
+            error = answers.AnswerCrashed(
+                "the kernel sent no result: the grading helper was changed, or the reply was above the "
+                f"{self.max_reply_bytes / 2**20:.0f} MB limit")
+            self.incidents.append(f"{label}(): {error}")
+            raise error
+        try:
+            value, error = answers.decode_reply(text, self)
+        except (ValueError, RecursionError) as bad:  # not JSON, or absurdly nested: the helper was tampered with
+            value, error = answers.Unsupported(f"undecodable reply ({type(bad).__name__})"), None
+        if isinstance(error, MemoryError):
+            self.incidents.append(f"{label}(): MemoryError (limit {sandbox.LIMITS['as'] // 2**30} GiB)")
+        elif isinstance(error, answers.AnswerCrashed):
+            self.incidents.append(f"{label}(): {error}")
+        if error is not None:
+            raise error
+        return value
+
+    def describe(self, name):
+        """The student's `name` as the grader sees it (data or a `Remote`), or None when it is not defined."""
+        value = self.request(answers.pack("describe", name), name)
+        if isinstance(value, answers.Remote):
+            self.answer_names[value._number] = name
+        return value
+
+    def source_uses_module(self, remote, prefix):
+        name = self.answer_names.get(remote._number)
+        if name is None or self.source_check is None:
+            raise TypeError("only an answer of the notebook can be checked on its source")
+        return self.source_check(name, prefix)
