@@ -221,7 +221,7 @@ class SandboxedExecute(NbGraderPreprocessor):
         sandbox.prepare_scratch(scratch, [p for p in source_path.parent.iterdir() if p.suffix != ".ipynb"], self.worker)
         folder = Path(resources.get("metadata", {}).get("path") or ".")
         kernel = GraderKernel(scratch, self.worker, [*self.hide, str(folder)], self.timeout,
-                              self.max_reply_mb * 2**20, time.monotonic() + self.budget)
+                              self.max_reply_mb * 2**20, self.budget)
         kernel.source_check = lambda name, prefix: source_uses_module(student_code, name, prefix)
         namespace = {"__name__": "__main__", "__builtins__": builtins}
         self.import_like_the_source(namespace, source_path)

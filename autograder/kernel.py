@@ -47,10 +47,11 @@ class StudentKernel:
     replays the cells run so far, except those that killed it."""
 
     def __init__(self, scratch, worker, hide, call_timeout=300, max_reply_bytes=kernel_side.MAX_REPLY_BYTES,
-                 deadline=None):
+                 budget=None):
         self.scratch, self.worker, self.hide, self.call_timeout = Path(scratch), worker, hide, call_timeout
         self.max_reply_bytes = max_reply_bytes
-        self.deadline = deadline  # time.monotonic() past which nothing more runs for this submission
+        self.budget = budget  # seconds for the whole notebook; past them nothing more runs for it
+        self.deadline = None if budget is None else time.monotonic() + budget
         self.km = self.kc = None
         self.history = []  # sources run so far, replayed after a restart
         self.restarts = 0
@@ -64,7 +65,10 @@ class StudentKernel:
             return wanted
         left = self.deadline - time.monotonic()
         if left <= 0:
-            raise BudgetExhausted("the submission's grading time budget is used up")
+            message = f"grading time budget of {self.budget} s used up: the remaining cells and tests failed"
+            if message not in self.incidents:
+                self.incidents.append(message)
+            raise BudgetExhausted(message)
         return min(wanted, left)
 
     def start(self):
@@ -178,8 +182,8 @@ class StudentKernel:
             outputs, _ = self._run(source, timeout)
         except (TimeoutError, KernelDied) as error:
             name = "CellTimeoutError" if isinstance(error, TimeoutError) else "DeadKernelError"
-            restarted = "" if isinstance(error, BudgetExhausted) else ", kernel restarted without it"
-            self.incidents.append(f"{label}: {error}{restarted}")
+            if not isinstance(error, BudgetExhausted):  # that one is reported once, by `seconds`
+                self.incidents.append(f"{label}: {error}, kernel restarted without it")
             return [nbformat.v4.new_output("error", ename=name, evalue=str(error), traceback=[f"{name}: {error}"])]
         self.history.append(source)
         if any(o.get("ename") == "MemoryError" for o in outputs):
@@ -213,6 +217,8 @@ class StudentKernel:
         """The decoded answer to a request for `__grader__.request`; the student's exception is raised."""
         try:
             _, text = self._run(f"__grader__.request({payload!r})", self.call_timeout)
+        except BudgetExhausted as error:
+            raise answers.AnswerCrashed(str(error)) from None
         except (TimeoutError, KernelDied) as error:
             error = answers.AnswerCrashed(f"the student's code stopped the kernel: {error}")
             self.incidents.append(f"{label}(): {error}")

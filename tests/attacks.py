@@ -208,11 +208,26 @@ ATTACKS = {
 PATCH = "np.isclose = lambda *a, **k: True\nnp.allclose = lambda *a, **k: True\n"
 WRONG_BASELINE = ("def majority_baseline(y_train, y_test):\n"
                   "    return {'accuracy': 0.0, 'minority_recall': 0.0}\n")
+RIGHT_BASELINE = ("def majority_baseline(y_train, y_test):\n"
+                  "    labels, counts = np.unique(y_train, return_counts=True)\n"
+                  "    majority, minority = labels[np.argmax(counts)], labels[np.argmin(counts)]\n"
+                  "    y_test = np.asarray(y_test)\n"
+                  "    found = y_test[y_test == minority] == majority\n"
+                  "    return {'accuracy': float(np.mean(y_test == majority)), 'minority_recall': 0.0}\n")
 NUMPY_ATTACKS = {
     "patched_numpy": {
         "why": "answers exercise 1 with constants and makes np.isclose and np.allclose always true",
         "answers": {"m01_ex1_answer": PATCH + WRONG_BASELINE},
         "expected": "zero",
+    },
+    "stores_test_inputs": {
+        "why": "a right answer 1 that keeps every input a test sends it, and a cell at the end that "
+               "prints them into the feedback (the hidden test's labels 'normal' and 'fraud')",
+        "answers": {"m01_ex1_answer": "SEEN = []\n" + RIGHT_BASELINE.replace(
+            "    labels, counts", "    SEEN.append((list(y_train), list(y_test)))\n    labels, counts")},
+        "change": lambda nb: nb.cells.append(nbformat.v4.new_code_cell("print('inputs seen:', SEEN)")),
+        "expected": {"m01_ex1_integers": 1, "m01_ex1_shifted": 1, "m01_ex1_hidden": 1, "m01_ex2_structure": 0,
+                     "m01_ex2_precision_recall": 0, "m01_ex2_f1": 0, "m01_ex2_balanced": 0, "m01_ex2_hidden": 0},
     },
     "edited_locked_cell": {
         "why": "adds the same patch to the locked imports cell",

@@ -286,6 +286,13 @@ def test_no_student_process_outlives_grading(graded):
     assert survivors(graded) == ""  # kernels (and the fork bomb's children) name their scratch folder
 
 
+def test_inputs_a_test_sent_never_come_back_in_the_feedback(graded):
+    page = graded / "autograder" / "feedback" / "attack--stores_test_inputs" / "01_why_imbalance_hurts" / "01_exercises.html"
+    text = visible_text(page.read_text())
+    assert "inputs seen: []" in text  # the student's cells all ran before any test called the answer
+    assert "fraud" not in text
+
+
 def test_student_html_is_inert_in_feedback(graded, browser):
     page = graded / "autograder" / "feedback" / "attack--script_in_outputs" / attacks.QUIZ / f"{attacks.QUIZ}.html"
     text = page.read_text()
