@@ -195,7 +195,8 @@ class Remote:
         object.__setattr__(self, "_callable", is_callable)
 
     def _ask(self, op, *args, **kwargs):
-        return self._kernel.request(pack(op, self, args, kwargs), f"{self._name()}")
+        label = getattr(self._kernel, "answer_names", {}).get(self._number, self._name())
+        return self._kernel.request(pack(op, self, args, kwargs), label)
 
     def _name(self):
         return self._classes[0].rpartition(".")[2] if self._classes else "answer"

@@ -235,7 +235,9 @@ def start_worker(slots, memory_bytes):
     _slot = slots.get()
     # The grader's own work on a student's choices (tests fitting a rebuilt estimator, decoding a
     # reply) is bounded too: past this a MemoryError fails that test, not the machine.
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = memory_bytes if hard == resource.RLIM_INFINITY else min(memory_bytes, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the batch from the main process
     try:  # die with the main process, even if it is killed outright: no orphan grading goes on
         ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG

@@ -76,7 +76,14 @@ class StudentKernel:
         while True:
             if self.restarts > MAX_RESTARTS:
                 raise KernelDied(f"the kernel died {self.restarts} times: not started again")
-            self._launch()
+            try:
+                self._launch()
+            except SandboxBroken:
+                # The account's process limit may still be taken by the dying processes of the
+                # previous kernel (a fork bomb's): once they are gone, one more try.
+                if not sandbox.wait_until_account_is_empty(self.worker):
+                    raise
+                self._launch()
             # exit() would end the kernel some time after its cell: while grading, it does nothing.
             setup = ("import types as _t\n__grader__ = _t.ModuleType('__grader__')\n"
                      f"exec({Path(kernel_side.__file__).read_text()!r}, __grader__.__dict__)\ndel _t\n"
@@ -110,10 +117,11 @@ class StudentKernel:
         # swapped for a link by student code); its last lines explain a kernel that will not start.
         self.console = tempfile.TemporaryFile()
         self.km = km
-        # Every socket to the kernel drops a message above the limit before reading it (a little more
-        # than a reply may hold: JSON framing and the message's headers).
+        # Every socket to the kernel drops a message above the limit before reading it: twice what a
+        # reply may hold (an honest kernel refuses a larger reply itself, with a reason), and room
+        # for a cell's burst of printing, which is then cut to MAX_OUTPUT_BYTES.
         context = zmq.Context()
-        context.setsockopt(zmq.MAXMSGSIZE, self.max_reply_bytes + 2**20)
+        context.setsockopt(zmq.MAXMSGSIZE, 2 * self.max_reply_bytes + 16 * 2**20)
         try:
             km.start_kernel(env=sandbox.kernel_environment(self.scratch), cwd=str(self.scratch),
                             stdout=self.console, stderr=subprocess.STDOUT,

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import time
 from pathlib import Path
 
 import imbalanced_course
@@ -138,6 +139,30 @@ def kernel_command_prefix(scratch, worker, hide=()):
     for name, value in kernel_environment(scratch).items():
         bwrap += ["--setenv", name, value]
     return bwrap + ["--"] + prefix
+
+
+def wait_until_account_is_empty(worker, timeout=20):
+    """Wait until no process runs as the worker's account: the next kernel runs under the same uid,
+    and a previous kernel's processes still dying (a fork bomb's) would count against its process
+    limit, so the new kernel could not even start its threads. True when the account is empty."""
+    if not switches_account():
+        return True
+    uid = str(BASE_UID + worker)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = False
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                uids = next(line for line in status.read_text().splitlines() if line.startswith("Uid:"))
+            except (OSError, StopIteration):
+                continue
+            if uids.split()[1] == uid:
+                busy = True
+                break
+        if not busy:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def kernel_environment(scratch):
