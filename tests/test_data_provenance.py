@@ -20,3 +20,24 @@ def test_provenance_names_the_file_and_its_sha256(path):
     assert path.name in text
     assert hashlib.sha256(path.read_bytes()).hexdigest() in text, f"{path.name} differs from its provenance note"
     assert "icence" in text or "icense" in text, "the note must state the licence"
+
+
+BENCHMARK_DATA = REPO / "source" / "09_benchmark" / "data"
+
+
+def test_benchmark_ships_every_file_its_loader_names_and_nothing_else():
+    from imbalanced_course.datasets import DATASETS
+
+    shipped = sorted(p.name for p in BENCHMARK_DATA.iterdir() if p.name != "PROVENANCE.md")
+    assert shipped == sorted(DATASETS.values())
+    assert len(DATASETS) >= 10
+    assert sum((BENCHMARK_DATA / name).stat().st_size for name in shipped) < 5 * 2**20
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in BENCHMARK_DATA.glob("*.dat")))
+def test_benchmark_file_has_its_own_row_with_sha256_and_citation(name):
+    rows = [line for line in (BENCHMARK_DATA / "PROVENANCE.md").read_text().splitlines()
+            if line.startswith(f"| `{name}` |")]
+    assert len(rows) == 2, f"{name}: PROVENANCE.md needs one row in the file table and one in the sources table"
+    assert hashlib.sha256((BENCHMARK_DATA / name).read_bytes()).hexdigest() in rows[0]
+    assert "https://doi.org/10.24432/" in rows[1], f"{name}: its source row must cite the UCI data set's DOI"
