@@ -42,7 +42,7 @@ NUMBER_EXEMPT = {
 }
 NUMBER = re.compile(r"(?<![\w.,])[−-]?(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?![\w.]\d)")
 SKIP = re.compile(r"`[^`]*`|\$[^$]*\$|\]\([^)]*\)|doi:\S+|arXiv:\S+|https?://\S+|#\d+|"
-                  r"(?:scikit-learn|imbalanced-learn|Python|nbgrader) \d+(?:\.\d+)*|[\d.]+ ?: ?[\d.]+")
+                  r"(?:scikit-learn|imbalanced-learn|Python|nbgrader|CC BY) \d+(?:\.\d+)*|[\d.]+ ?: ?[\d.]+")
 ALLOWED = {0.5}  # the default threshold and the chance level of ROC AUC
 def words(text):
     return len(HINT.sub("", text).split())
@@ -96,21 +96,36 @@ def is_printed(value, decimals, printed):
     return any(round(v, decimals) == value or round(100 * v, decimals) == value for v in printed)
 
 
-def unprinted_numbers(nb):
-    """(cell index, number) for each number in prose that no earlier output of its section prints."""
-    missing, section, everything, summary = [], set(), set(), False
+def sections(nb):
+    """Lists of cell indices, one per section: a section starts at a '#' or '##' heading."""
+    found = [[]]
     for i, cell in enumerate(nb.cells):
-        if cell.cell_type == "code":
-            found = values(output_text(cell)) | values(cell.source)
-            section |= found
-            everything |= found
-            continue
-        if re.match(r"#{1,2} ", cell.source.lstrip()):  # a new section; ### subsections stay in it
-            section, summary = set(), cell.source.lstrip().startswith(SUMMARY_HEADINGS)
-        printed = everything if summary else section
-        for text, value, decimals in claimed(cell.source):
-            if not is_printed(abs(value), decimals, {abs(v) for v in printed}):
-                missing.append((i, text))
+        if cell.cell_type == "markdown" and re.match(r"#{1,2} ", cell.source.lstrip()) and found[-1]:
+            found.append([])
+        found[-1].append(i)
+    return found
+
+
+def unprinted_numbers(nb):
+    """(cell index, number) for each number in prose that no earlier output of its section prints.
+
+    Numbers written in any code cell of the section count as printed (parameter values).
+    """
+    missing, everything = [], set()
+    for cells in sections(nb):
+        heading = nb.cells[cells[0]].source.lstrip()
+        summary = nb.cells[cells[0]].cell_type == "markdown" and heading.startswith(SUMMARY_HEADINGS)
+        printed = set().union(*[values(nb.cells[i].source) for i in cells if nb.cells[i].cell_type == "code"])
+        for i in cells:
+            cell = nb.cells[i]
+            if cell.cell_type == "code":
+                printed |= values(output_text(cell))
+                everything |= values(output_text(cell)) | values(cell.source)
+                continue
+            known = {abs(v) for v in (printed | everything if summary else printed)}
+            for text, value, decimals in claimed(cell.source):
+                if not is_printed(abs(value), decimals, known):
+                    missing.append((i, text))
     return missing
 
 
