@@ -99,8 +99,7 @@ student-edition:
 	@cp -Rp jupyter/student/jupyter_server_config.json jupyter/student/labconfig $(EDITION)/jupyter/
 	@sed -e 's|REPOSITORY_URL|$(REPOSITORY_URL)|g' -e 's|BINDER_URL|$(BINDER_URL)|g' student/README.md > $(EDITION)/README.md
 	@cd $(dir $(EDITION)) && rm -f $(notdir $(EDITION)).zip && $(PYTHON) -m zipfile -c $(notdir $(EDITION)).zip $(notdir $(EDITION))
-	@echo "The student edition is in $(EDITION)/ and $(EDITION).zip: hand out the zip, or commit the"
-	@echo "folder's contents to the branch student-edition, which the Binder link opens."
+	@echo "Student edition: $(EDITION)/ and its .zip (docs/instructor-guide.md says how to hand it out)."
 
 test: $(DEV_READY) system-packages hub-env hub-proxy
 	$(BIN)/python -m pytest
