@@ -64,10 +64,9 @@ $(DEV_READY): $(READY) requirements-dev.txt autograder/hub/requirements.txt
 # with them. As root (containers, Colab) JupyterLab needs --allow-root.
 # LAB_ARGS passes options to JupyterLab, e.g. LAB_ARGS="--no-browser --port=8890".
 lab: $(READY)
-	@cd notebooks && find . -type f | while read -r f; do \
-		[ -e "../$(WORK)/$$f" ] || { mkdir -p "../$(WORK)/$${f%/*}" && cp -p "$$f" "../$(WORK)/$$f" && \
-			case "$$f" in *.ipynb) ../$(BIN)/jupyter trust "../$(WORK)/$$f" >/dev/null 2>&1;; esac; }; \
-	done
+	@new=$$(cd notebooks && find . -type f | while read -r f; do \
+		[ -e "../$(WORK)/$$f" ] || { mkdir -p "../$(WORK)/$${f%/*}" && cp -p "$$f" "../$(WORK)/$$f" && echo "$(WORK)/$$f"; }; \
+	done | grep '\.ipynb$$'); [ -z "$$new" ] || $(BIN)/jupyter trust $$new >/dev/null 2>&1
 	@mkdir -p $(VENV)/workspaces
 	@[ -e $(VENV)/workspaces/default-37a8.jupyterlab-workspace ] || cp jupyter/student/default.jupyterlab-workspace $(VENV)/workspaces/default-37a8.jupyterlab-workspace
 	@root=; if [ "$$(id -u)" = 0 ]; then root=--allow-root; \

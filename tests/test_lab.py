@@ -7,8 +7,8 @@ answer, and a lesson with its plots. Screenshots go to tests/artifacts/lab-*.png
 in docs/images/ are copies of them).
 """
 import json
-import re
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,7 +16,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -29,6 +28,13 @@ ARTIFACTS = REPO / "tests" / "artifacts"
 EXERCISES = "01_why_imbalance_hurts/01_exercises.ipynb"
 TRIAL = "01_why_imbalance_hurts/feedback-trial.ipynb"  # the test's own notebook, beside the data it needs
 ROOT_NOTE = "You are root"
+CURRENT_TAB = "//li[contains(@class, 'lm-TabBar-tab')][contains(@class, 'jp-mod-current')]"
+
+
+def shown(driver):
+    """XPath of the notebook on show: other tabs' notebooks stay in the page, only hidden."""
+    tab = wait_until(driver, "a current tab", lambda d: d.find_elements("xpath", CURRENT_TAB), 60)[0]
+    return f"//div[@id='{tab.get_attribute('data-id')}']"
 
 
 def free_port():
@@ -150,7 +156,7 @@ def test_no_parts_that_need_a_hub_but_validate_stays(lab):
 
 def test_bare_lab_url_opens_the_start_page(lab, browser):
     browser.get(f"{lab['base']}/lab?token={lab['token']}")
-    tab = "//li[contains(@class, 'lm-TabBar-tab')][contains(@class, 'jp-mod-current')]"
+    tab = CURRENT_TAB
     tab_shown = wait_until(browser, "a current tab", lambda d: next((t for t in visible(d, tab) if t.text), None), 120)
     assert tab_shown.text.strip() == "00_start_here.ipynb", tab_shown.text
     heading = "//div[contains(@class, 'jp-RenderedMarkdown')]//h1[starts-with(normalize-space(), '00 · Start here')]"
@@ -164,24 +170,36 @@ def test_bare_lab_url_opens_the_start_page(lab, browser):
         t.text.strip() == "02_syntax.ipynb" for t in visible(d, tab)), 120)
 
 
-def run_all(browser, name):
-    """Open `name` from the student's copy, run all its cells and wait until the last one has run."""
+def run_all(browser, name, wait=True):
+    """Run all cells of the notebook on show with Run → Run All Cells; with `wait`, until the last has run."""
     idle = "//div[contains(@class, 'jp-StatusBar-Widget')]//*[contains(normalize-space(), '| Idle')]"
     wait_until(browser, f"{name}'s kernel ready", lambda d: visible(d, idle), 120)
-    click(browser, "the Run menu", "//li[contains(@class, 'lm-MenuBar-item')][normalize-space()='Run']")
-    click(browser, "Run All Cells", "//li[contains(@class, 'lm-Menu-item')][.//*[normalize-space()='Run All Cells']]")
-    prompts = "//div[contains(@class, 'jp-CodeCell')]//div[contains(@class, 'jp-InputPrompt')]"
+    prompts = f"{shown(browser)}//div[contains(@class, 'jp-CodeCell')]//div[contains(@class, 'jp-InputPrompt')]"
+
+    def shown_prompts(d):
+        # textContent: JupyterLab leaves cells out of view unrendered, which Selenium's .text reads as "".
+        return [p.get_attribute("textContent").strip() for p in d.find_elements("xpath", prompts)]
+
+    for attempt in range(3):  # a click that lands while JupyterLab redraws its menu does nothing: again
+        click(browser, "the Run menu", "//li[contains(@class, 'lm-MenuBar-item')][normalize-space()='Run']")
+        click(browser, "Run All Cells", "//li[contains(@class, 'lm-Menu-item')][.//*[normalize-space()='Run All Cells']]")
+        started = lambda d: any(t not in ("", "[ ]:") for t in shown_prompts(d))  # noqa: E731
+        try:
+            wait_until(browser, "Run All to start", started, 30)
+            break
+        except pytest.fail.Exception:
+            assert attempt < 2, "Run All Cells never started"
 
     def all_ran(d):
-        # textContent: JupyterLab leaves cells out of view unrendered, which Selenium's .text reads as "".
-        shown = [p.get_attribute("textContent") for p in d.find_elements("xpath", prompts)]
-        return shown and all(t.strip() not in ("", "[ ]:", "[*]:") for t in shown) and visible(d, idle)
+        shown = shown_prompts(d)
+        return shown and all(t not in ("", "[ ]:", "[*]:") for t in shown) and visible(d, idle)
 
-    wait_until(browser, f"every cell of {name} run", all_ran, 300)
+    if wait:
+        wait_until(browser, f"every cell of {name} run", all_ran, 300)
 
 
 def scroll_to(browser, xpath):
-    element = wait_until(browser, f"element {xpath}", lambda d: visible(d, xpath), 60)[0]
+    element = wait_until(browser, f"element {xpath}", lambda d: d.find_elements("xpath", xpath), 60)[0]
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
     time.sleep(0.5)
     return element
@@ -208,32 +226,36 @@ def test_feedback_while_working_and_run_all_runs_everything(lab, browser):
     validate = "//*[contains(@class, 'jp-Toolbar')]//*[normalize-space()='Validate']"
     wait_until(browser, "nbgrader's Validate button", lambda d: visible(d, validate), 120)
     run_all(browser, TRIAL)
-    outputs = [e.get_attribute("textContent") for e in browser.find_elements("xpath", "//div[contains(@class, 'jp-OutputArea-output')]")]
+    panel = shown(browser)
+    outputs = [e.get_attribute("textContent") for e in browser.find_elements("xpath", f"{panel}//div[contains(@class, 'jp-OutputArea-output')]")]
     text = "\n".join(outputs)
     assert "Exercise 1, part a: correct" in text and "Exercise 1, part b: correct" in text
     assert "Exercise 1, part c: hidden checks on other data, run when your work is graded." in text
     assert "Exercise 2, part b: not yet. Precision and recall are swapped" in text
     assert "Traceback" not in text, "a failed check shows its message, not a traceback"
-    shot = scroll_to(browser, "//div[contains(@class, 'jp-OutputArea-output')][contains(., 'Exercise 1, part a: correct')]")
+    shot = scroll_to(browser, f"{panel}//div[contains(@class, 'jp-OutputArea-output')][contains(., 'Exercise 1, part a: correct')]")
     browser.save_screenshot(str(ARTIFACTS / "lab-feedback-right.png"))
-    shot = scroll_to(browser, "//div[contains(@class, 'jp-OutputArea-output')][contains(., 'not yet. Precision and recall')]")
+    shot = scroll_to(browser, f"{panel}//div[contains(@class, 'jp-OutputArea-output')][contains(., 'not yet. Precision and recall')]")
     browser.save_screenshot(str(ARTIFACTS / "lab-feedback-wrong.png"))
     # Run All went on past the failing tests: the notebook's last code cell ran too.
-    last = browser.find_elements("xpath", "//div[contains(@class, 'jp-CodeCell')]")[-1]
+    last = browser.find_elements("xpath", f"{panel}//div[contains(@class, 'jp-CodeCell')]")[-1]
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", last)
     time.sleep(0.5)
     browser.save_screenshot(str(ARTIFACTS / "lab-run-all.png"))
     assert "without encryption" not in "".join(lab["lines"]), "kernels talk over local sockets: nothing to warn about"
     assert shot and last.find_element("xpath", ".//div[contains(@class, 'jp-InputPrompt')]").text.strip() not in ("", "[ ]:")
     assert "[ ]:" not in [p.get_attribute("textContent").strip() for p in browser.find_elements(
-        "xpath", "//div[contains(@class, 'jp-CodeCell')]//div[contains(@class, 'jp-InputPrompt')]")]
+        "xpath", f"{panel}//div[contains(@class, 'jp-CodeCell')]//div[contains(@class, 'jp-InputPrompt')]")]
 
 
 def test_a_lesson_with_its_plot(lab, browser):
     lesson = "01_why_imbalance_hurts/01_why_imbalance_hurts.ipynb"
     browser.get(f"{lab['base']}/lab/tree/{lesson}?token={lab['token']}")
-    run_all(browser, lesson)
-    scroll_to(browser, "(//div[contains(@class, 'jp-OutputArea-output')]//img)[1]")
+    run_all(browser, lesson, wait=False)
+    panel = shown(browser)
+    plot = f"({panel}//div[contains(@class, 'jp-OutputArea-output')]//img)[1]"
+    wait_until(browser, "the lesson's first plot", lambda d: d.find_elements("xpath", plot), 300)
+    scroll_to(browser, plot)
     browser.save_screenshot(str(ARTIFACTS / "lab-lesson-plot.png"))
-    errors = visible(browser, "//div[contains(@class, 'jp-OutputArea-output')][@data-mime-type='application/vnd.jupyter.stderr']")
+    errors = visible(browser, f"{panel}//div[contains(@class, 'jp-OutputArea-output')][@data-mime-type='application/vnd.jupyter.stderr']")
     assert not errors, [e.text for e in errors]
