@@ -3,7 +3,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Two levels of one environment: what students need (requirements.txt: make lab, make notebooks),
+# and on top what grading, the classroom hub and the tests need (requirements-dev.txt).
 READY := $(VENV)/.ready
+DEV_READY := $(VENV)/.ready-dev
 # nbgrader runs helpers (alembic, the kernel) by name: the environment's bin comes first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 # One math-library thread per process: the course's models are small, outputs then match bit for bit
@@ -11,16 +14,21 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export OMP_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
-START_PAGE := notebooks/00_start_here/00_start_here.ipynb
+# Students work in WORK, a copy of notebooks/ that git ignores (make lab adds new notebooks to it,
+# never overwrites one). JupyterLab's settings for students and for instructors: jupyter/.
+WORK := work
+START_PAGE := 00_start_here/00_start_here.ipynb
+LAB_SETTINGS := --Application.log_level=WARN --KernelManager.transport=ipc
 
 # `make notebooks COURSE_ROOT=/elsewhere` builds into a copy of the course (the drift test does).
 COURSE_ROOT ?= $(CURDIR)
 NBGRADER := $(BIN)/nbgrader
 ASSIGNMENTS := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard $(COURSE_ROOT)/source/*/*.ipynb)))))
 
-.PHONY: env lab test notebooks grade bench clean-env system-packages hub hub-env hub-proxy
+.PHONY: env env-dev lab author student-edition test notebooks grade bench clean-env system-packages hub hub-env hub-proxy
 
 env: $(READY)
+env-dev: $(DEV_READY)
 
 # Debian packages the grader's sandbox and the tests use. As root (CI, a grader container) they are
 # installed when missing; otherwise the missing ones are named, and what needs them says so when run.
@@ -37,17 +45,62 @@ system-packages:
 
 $(READY): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed: run make with PYTHON=/path/to/python3.11")'
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps --editable .
-	touch $@
+	@echo "Installing the course's Python packages into $(VENV) (once, a few minutes)..."
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -r requirements.txt
+	@# setuptools prints a banner for every editable install: shown only when the install fails.
+	@out=$$($(BIN)/python -m pip install --quiet --no-deps --editable . 2>&1) || { echo "$$out"; exit 1; }
+	@touch $@
 
+$(DEV_READY): $(READY) requirements-dev.txt autograder/hub/requirements.txt
+	@echo "Installing the grading, hub and test tools into $(VENV)..."
+	@$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+# JupyterLab for students on $(WORK), opening on the start page: nbgrader's Validate button, none of
+# the parts that need a hub (jupyter/student/). $(WORK) gets every file of notebooks/ it lacks, the
+# data beside them too, so answers are never in files git tracks and a `git pull` cannot conflict
+# with them. As root (containers, Colab) JupyterLab needs --allow-root.
 # LAB_ARGS passes options to JupyterLab, e.g. LAB_ARGS="--no-browser --port=8890".
 lab: $(READY)
-	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/$(START_PAGE) $(LAB_ARGS)
+	@new=$$(cd notebooks && find . -type f | while read -r f; do \
+		[ -e "../$(WORK)/$$f" ] || { mkdir -p "../$(WORK)/$${f%/*}" && cp -p "$$f" "../$(WORK)/$$f" && echo "$(WORK)/$$f"; }; \
+	done | grep '\.ipynb$$'); [ -z "$$new" ] || $(BIN)/jupyter trust $$new >/dev/null 2>&1
+	@mkdir -p $(VENV)/workspaces
+	@[ -e $(VENV)/workspaces/default-37a8.jupyterlab-workspace ] || cp jupyter/student/default.jupyterlab-workspace $(VENV)/workspaces/default-37a8.jupyterlab-workspace
+	@root=; if [ "$$(id -u)" = 0 ]; then root=--allow-root; \
+		echo "You are root (as in most containers): JupyterLab refuses that unless told, so make adds --allow-root."; fi; \
+	echo "Your notebooks are in $(WORK)/. Open the address below in a browser; Ctrl-C twice stops JupyterLab."; \
+	JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter/student $(BIN)/jupyter lab $$root --ServerApp.root_dir=$(CURDIR)/$(WORK) \
+		--LabApp.default_url=/lab/tree/$(START_PAGE) --LabApp.workspaces_dir=$(CURDIR)/$(VENV)/workspaces $(LAB_SETTINGS) $(LAB_ARGS)
 
-test: $(READY) system-packages hub-env hub-proxy
+# JupyterLab for authors on the whole repository, with nbgrader's authoring tools (Create Assignment,
+# the formgrader); the exchange's parts stay off without a hub (jupyter/instructor/).
+author: $(DEV_READY)
+	@root=; if [ "$$(id -u)" = 0 ]; then root=--allow-root; fi; \
+	JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter/instructor $(BIN)/jupyter lab $$root --ServerApp.root_dir=$(CURDIR) \
+		--LabApp.default_url=/lab/tree/source $(LAB_SETTINGS) $(LAB_ARGS)
+
+# What students get (docs/instructor-guide.md): the student notebooks with their data, the helper
+# package, a README, the student environment and JupyterLab's settings for students; no sources,
+# solutions, tests or grader. Built from notebooks/ as generated; Binder opens it from the branch
+# student-edition of the repository named in pyproject.toml.
+EDITION ?= $(CURDIR)/dist/imbalanced-course-student
+REPOSITORY_URL := $(shell sed -n 's/^Repository = "\(.*\)"$$/\1/p' pyproject.toml)
+BINDER_URL := $(REPOSITORY_URL:https://github.com/%=https://mybinder.org/v2/gh/%/student-edition)?urlpath=lab/tree/$(START_PAGE)
+student-edition:
+	@rm -rf $(EDITION) $(EDITION).zip && mkdir -p $(EDITION)/imbalanced_course $(EDITION)/jupyter
+	@cp -Rp notebooks/. $(EDITION)/
+	@find $(EDITION) -name .ipynb_checkpoints -prune -exec rm -rf {} +
+	@cp -p imbalanced_course/*.py $(EDITION)/imbalanced_course/
+	@cp -p requirements.txt environment.yml LICENSE LICENSE-CONTENT.md student/pyproject.toml student/start $(EDITION)/
+	@cp -Rp jupyter/student/jupyter_server_config.json jupyter/student/labconfig $(EDITION)/jupyter/
+	@sed -e 's|REPOSITORY_URL|$(REPOSITORY_URL)|g' -e 's|BINDER_URL|$(BINDER_URL)|g' student/README.md > $(EDITION)/README.md
+	@cd $(dir $(EDITION)) && rm -f $(notdir $(EDITION)).zip && $(PYTHON) -m zipfile -c $(notdir $(EDITION)).zip $(notdir $(EDITION))
+	@echo "Student edition: $(EDITION)/ and its .zip (docs/instructor-guide.md says how to hand it out)."
+
+test: $(DEV_READY) system-packages hub-env hub-proxy
 	$(BIN)/python -m pytest
 
 # Student versions into notebooks/, executed reference versions into solutions/, both from source/.
@@ -68,17 +121,17 @@ notebooks: $(READY)
 	done
 
 # GRADE_ARGS passes options to the grader, e.g. GRADE_ARGS="--workers 4 --timeout 60 --regrade".
-grade: $(READY) system-packages
+grade: $(DEV_READY) system-packages
 	$(BIN)/python -m autograder.grade --root $(COURSE_ROOT) $(GRADE_ARGS)
 
 # Grades the corpus with stock nbgrader, then with `make grade`, and prints both times (about 7 min).
-bench: $(READY) system-packages
+bench: $(DEV_READY) system-packages
 	$(BIN)/python tests/bench_grading.py $(BENCH_ARGS)
 
 clean-env:
 	rm -rf $(VENV)
 
-# --- The classroom hub (autograder/hub/; README, "Classroom JupyterHub") ---
+# --- The classroom hub (autograder/hub/; docs/hub.md) ---
 HUB := autograder/hub
 HUB_GRADER ?= grader-imbalanced-course
 HUB_PORT ?= 8000
@@ -96,15 +149,15 @@ endif
 export IMBC_HUB_ENV := $(HUB_ENV)
 
 ifeq ($(HUB_ENV),$(CURDIR)/$(VENV))
-hub-env: $(READY)
+hub-env: $(DEV_READY)
 else
 hub-env: $(HUB_ENV)/.ready
 # The course package is copied in (not linked to this folder, which other accounts may not reach).
-$(HUB_ENV)/.ready: requirements.txt pyproject.toml $(wildcard imbalanced_course/*.py autograder/*.py)
+$(HUB_ENV)/.ready: requirements.txt $(HUB)/requirements.txt pyproject.toml $(wildcard imbalanced_course/*.py autograder/*.py)
 	@$(HUB_PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "The hub needs Python 3.11 or newer that every account can run: make HUB_PYTHON=/path/to/python3.11")'
 	$(HUB_PYTHON) -m venv $(HUB_ENV)
 	$(HUB_ENV)/bin/python -m pip install --quiet --upgrade pip
-	$(HUB_ENV)/bin/python -m pip install --quiet -r requirements.txt
+	$(HUB_ENV)/bin/python -m pip install --quiet -r $(HUB)/requirements.txt
 	$(HUB_ENV)/bin/python -m pip install --quiet --no-deps --force-reinstall .
 	chmod -R a+rX $(HUB_ENV)
 	touch $@
@@ -118,7 +171,7 @@ $(HUB)/node_modules/.installed: $(HUB)/package.json $(HUB)/package-lock.json
 
 # A hub for the course on http://127.0.0.1:$(HUB_PORT). As root the accounts must exist; otherwise
 # everyone runs as you. Set IMBC_HUB_PASSWORD for a trial without system passwords.
-hub: $(READY) hub-env hub-proxy
+hub: $(DEV_READY) hub-env hub-proxy
 	$(BIN)/python $(HUB)/prepare.py --root $(HUB_ROOT) $(if $(filter 0,$(shell id -u)),--grader $(HUB_GRADER))
 	IMBC_HUB_ROOT=$(HUB_ROOT) IMBC_HUB_GRADER=$(HUB_GRADER) IMBC_HUB_PORT=$(HUB_PORT) \
 		$(BIN)/jupyterhub -f $(HUB)/jupyterhub_config.py

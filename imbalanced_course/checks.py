@@ -152,3 +152,41 @@ def source_uses_module(sources, name, prefix):
             elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith(prefix):
                 return True
     return False
+
+
+# Feedback while working. Graded test cells wrap their checks in `with check("Exercise 2, part b"):`
+# A passing check prints one line to stdout; a failing one still raises its exception (nbgrader
+# scores a test cell by whether it raised, and a pass writes nothing to stderr), but the notebook
+# shows the check's message alone instead of a traceback: IPython renders an exception's
+# `_render_traceback_()` when it has one. The grader runs test cells outside IPython, where only the
+# exception and the printed line count, so grading is unchanged.
+
+class check:
+    """Context manager around one graded test cell's checks; `label` names the part ("Exercise 2, part b").
+
+    `hidden=True` for a cell whose checks continue with hidden tests: a pass then says that the
+    visible checks pass and the rest is checked at grading.
+    """
+
+    def __init__(self, label, hidden=False):
+        self.label, self.hidden = label, hidden
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if error is None:
+            print(f"{self.label}: the visible checks pass; hidden checks run when your work is graded."
+                  if self.hidden else f"{self.label}: correct")
+        elif isinstance(error, NotImplementedError):
+            error._render_traceback_ = lambda: [
+                f"{self.label}: not answered yet (the answer cell above still raises NotImplementedError)."]
+        elif isinstance(error, AssertionError):
+            message = str(error) or "a check failed."
+            error._render_traceback_ = lambda: [f"{self.label}: not yet. {message}"]
+        return False  # the exception, if any, goes on: the cell fails as nbgrader expects
+
+
+def hidden_checks(label):
+    """Say, in a test cell that holds only hidden tests, where its checks happen."""
+    print(f"{label}: hidden checks on other data, run when your work is graded.")

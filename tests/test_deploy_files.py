@@ -13,7 +13,7 @@ import yaml
 from traitlets.config import Config
 
 from conftest import REPO
-from test_environment import conda_pins
+from test_environment import HUB_CONDA, conda_pins
 
 HUB = REPO / "autograder" / "hub"
 COURSE_DIR = "/opt/imbalanced-course"  # where the image holds the course
@@ -80,7 +80,7 @@ def one(name, kind):
 
 
 def built_image():
-    """name:tag of the image the Dockerfile builds, from its labels and the README's build command."""
+    """name:tag of the image the Dockerfile builds, from its labels and the deployment guide's build command."""
     return f"registry.example.org/{labels()['org.opencontainers.image.title']}:{labels()['org.opencontainers.image.version']}"
 
 
@@ -104,8 +104,9 @@ def test_base_image_is_pinned_by_version_or_digest():
     assert not base.endswith(":latest")
 
 
-def test_environment_is_built_from_environment_yml_alone():
-    """Package versions come from environment.yml: no install names a package or a version of its own."""
+def test_environment_is_built_from_the_environment_files_alone():
+    """Package versions come from environment.yml and the hub's additions to it: no install names a
+    package or a version of its own."""
     assert any(a.split()[:-1] and "environment.yml" in a.split()[:-1] for a in arguments_of("COPY"))
     runs = arguments_of("RUN")
     installs = [cmd for run in runs for cmd in re.split(r"&&|;", run) if re.search(r"\b(pip|conda|mamba|micromamba)\b.*\b(install|create)\b", cmd)]
@@ -114,15 +115,16 @@ def test_environment_is_built_from_environment_yml_alone():
         words = command.split()
         assert words[0] == "micromamba", f"{command!r}: only micromamba installs, from environment.yml"
         rest = " ".join(words[1:])
-        for allowed in ("install", "--yes", "--name base", "--file environment.yml"):
+        for allowed in ("--freeze-installed", "install", "--yes", "--name base",
+                        "--file environment.yml", "--file autograder/hub/environment-hub.yml"):
             rest = rest.replace(allowed, "")
-        assert not rest.strip(), f"{command!r} installs more than environment.yml: {rest.strip()!r}"
+        assert not rest.strip(), f"{command!r} installs more than the environment files: {rest.strip()!r}"
 
 
-def test_environment_yml_gives_the_hub_its_single_user_server():
+def test_the_hub_environment_gives_the_hub_its_single_user_server():
     """Zero to JupyterHub starts jupyterhub-singleuser, which comes with the jupyterhub package."""
     assert values()["singleuser"]["cmd"] == "jupyterhub-singleuser"
-    assert "jupyterhub" in conda_pins()
+    assert "jupyterhub" in conda_pins(HUB_CONDA) and "jupyterhub" not in conda_pins()
 
 
 def test_only_debian_packages_besides_the_environment_and_bubblewrap_among_them():
@@ -168,7 +170,8 @@ def test_values_pull_the_image_the_dockerfile_builds():
     spec = one("grader.yaml", "Deployment")["spec"]["template"]["spec"]
     assert {c["image"] for c in spec["containers"] + spec["initContainers"]} == {built_image()}
     assert f"-t {built_image()} ." in (HUB / "Dockerfile").read_text()
-    assert f"-t {built_image()} ." in (REPO / "README.md").read_text(), "the README's build command names another image"
+    guide = REPO / "docs" / "deployment.md"
+    assert f"-t {built_image()} ." in guide.read_text(), "the deployment guide's build command names another image"
 
 
 def test_exchange_is_a_read_write_many_claim_mounted_where_nbgrader_looks():
