@@ -33,7 +33,14 @@ class _NotPlain(Exception):
     """Raised while encoding: the value has behaviour of its own, so it stays here behind a handle."""
 
 
+class _TooLarge(Exception):
+    """Raised while encoding: the reply would be above the grader's limit."""
+
+
 def _npy(array):
+    size = np.asarray(array).nbytes * 4 / 3  # base64: known before any work is done
+    if size > MAX_REPLY_BYTES:
+        raise _TooLarge(size)
     buffer = io.BytesIO()
     np.save(buffer, np.asarray(array), allow_pickle=False)
     return base64.b64encode(buffer.getvalue()).decode()
@@ -86,10 +93,10 @@ def encode(value):
     """Plain data for `value`, or a handle to it."""
     try:
         return plain(value)
-    except _NotPlain:
+    except _TooLarge:
+        raise
+    except Exception:  # _NotPlain, or a broken __len__, get_params, ...: it stays here
         pass
-    except Exception as error:  # a broken __len__, get_params, ...: it stays here
-        del error
     number = _numbers.get(id(value))
     if number is None or _handles.get(number) is not value:
         number = len(_handles) + 1
@@ -110,12 +117,15 @@ class _Arguments(pickle.Unpickler):
         return self.namespace[key] if kind == "name" else _handles[key]
 
 
+def _refusal(size):
+    return {"refused": f"the reply is {size / 2**20:.0f} MB, above the grader's limit of {MAX_REPLY_BYTES / 2**20:.0f} MB"}
+
+
 def _publish(message):
     from IPython.display import publish_display_data
     text = json.dumps(message)
     if len(text) > MAX_REPLY_BYTES:  # an honest kernel says so; a dishonest one meets the socket's limit
-        text = json.dumps({"refused": f"the reply is {len(text) / 2**20:.0f} MB, above the grader's limit of "
-                                      f"{MAX_REPLY_BYTES / 2**20:.0f} MB"})
+        text = json.dumps(_refusal(len(text)))
     publish_display_data({RESULT_MIME: text})
 
 
@@ -164,6 +174,8 @@ def request(payload):
                 message = {"value": encode(namespace[target])} if target in namespace else {"missing": True}
             else:
                 message = {"value": encode(_operation(op, target, args, kwargs))}
+        except _TooLarge as error:
+            message = _refusal(error.args[0])
         except BaseException as error:  # SystemExit and KeyboardInterrupt too: the grader reports them
             message = _raised(error)
     message["warnings"] = [{"raised": [c.__name__ for c in w.category.__mro__ if c.__module__ == "builtins"],
