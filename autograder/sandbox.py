@@ -36,6 +36,9 @@ ENVIRONMENT = {  # everything the kernel's environment holds: no secret of the g
     "OPENBLAS_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
     "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    # The sandbox has no writable /dev/shm, so joblib's probe for process pools fails and warns in the
+    # student's first import; grading kernels run one process anyway.
+    "JOBLIB_MULTIPROCESSING": "0",
 }
 
 
