@@ -65,11 +65,12 @@ def plain(value, depth=0):
         if isinstance(value, np.ndarray) and value.dtype.kind == "O" and value.size <= MAX_ITEMS:
             return {"$": "objects", "shape": list(value.shape), "items": [plain(v, depth + 1) for v in value.ravel().tolist()]}
         raise _NotPlain(f"array of dtype {value.dtype}")
-    if kind in (list, tuple, set, frozenset, range) or isinstance(value, dict):
+    container = kind if kind is range else next((c for c in (list, tuple, set, frozenset) if isinstance(value, c)), None)
+    if container or isinstance(value, dict):
         if len(value) > MAX_ITEMS:
             raise _NotPlain("too many items")
-    if kind in (list, tuple, set, frozenset, range):
-        return {"$": kind.__name__, "items": [plain(v, depth + 1) for v in value]}
+    if container:  # a namedtuple or another subclass too: its items
+        return {"$": container.__name__, "items": [plain(v, depth + 1) for v in value]}
     if isinstance(value, dict):  # dict, Counter, OrderedDict, defaultdict: their items
         return {"$": "dict", "items": [[plain(k, depth + 1), plain(v, depth + 1)] for k, v in dict.items(value)]}
     module = getattr(kind, "__module__", "") or ""
