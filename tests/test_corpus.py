@@ -32,11 +32,6 @@ def graded_cells(nb):
             for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
 
 
-# {student_id: reason} for corpus cases that today's grader scores wrongly: their points test is an
-# expected failure (strict, so it reports when the grader is fixed), and grades.csv is not checked.
-XFAIL = {}
-
-
 def load_corpus():
     """(student_id, assignment, notebook, answers, expected) for every case."""
     cases = []
@@ -56,8 +51,6 @@ def load_corpus():
             for name, case in module.CASES.items():
                 assert set(case["expected"]) == set(points), f"{corpus_file.name}:{name} must list every graded cell"
                 cases.append((f"{notebook}--{name}", assignment, notebook, "notebooks", case["answers"], case["expected"]))
-                if case.get("xfail"):
-                    XFAIL[f"{notebook}--{name}"] = case["xfail"]
     return cases
 
 
@@ -189,9 +182,7 @@ def graded(tmp_path_factory, listener):
     return root
 
 
-@pytest.mark.parametrize("case", [
-    pytest.param(c, id=c[0], marks=[pytest.mark.xfail(reason=XFAIL[c[0]], strict=True)] if c[0] in XFAIL else [])
-    for c in CASES + ATTACK_CASES])
+@pytest.mark.parametrize("case", CASES + ATTACK_CASES, ids=[c[0] for c in CASES + ATTACK_CASES])
 def test_points_per_graded_cell(graded, case):
     student, assignment, notebook, _, _, expected = case
     with Gradebook(f"sqlite:///{graded / 'autograder' / 'gradebook.db'}") as gb:
@@ -206,8 +197,7 @@ def test_grades_csv_has_one_row_per_student_and_assignment(graded):
     submitted = {(student, assignment) for student, assignment, *_ in CASES}
     assert set(rows) >= submitted
     for student, assignment, _, _, _, expected in CASES:
-        if student not in XFAIL:
-            assert float(rows[(student, assignment)]["score"]) == sum(expected.values()), student
+        assert float(rows[(student, assignment)]["score"]) == sum(expected.values()), student
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])

@@ -110,11 +110,8 @@ CASES = {
         "expected": FULL,
     },
     "counts_as_a_namedtuple": {
-        "why": "right throughout; ex2 returns its counts as a namedtuple (a tuple, as the statement asks). "
-               "Today's grader decodes an instance of a class defined in the notebook as unsupported, so "
-               "ex2's checks fail: it should score full marks",
-        "xfail": "the grader cannot yet take a namedtuple defined in the notebook as a tuple (answers with "
-                 "behaviour are to run in the kernel: being rewritten)",
+        "why": "right throughout; ex2 returns its counts as a namedtuple (a tuple, as the statement asks), "
+               "a class defined in the notebook that crosses to the grader as its items",
         "answers": {
             "m09_ex1_answer": EX1,
             "m09_ex2_answer": (
