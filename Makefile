@@ -18,7 +18,7 @@ export MKL_NUM_THREADS := 1
 # never overwrites one). JupyterLab's settings for students and for instructors: jupyter/.
 WORK := work
 START_PAGE := 00_start_here/00_start_here.ipynb
-LAB_SETTINGS := --Application.log_level=WARN --KernelManager.transport=ipc
+LAB_SETTINGS := --Application.log_level=ERROR --KernelManager.transport=ipc
 
 # `make notebooks COURSE_ROOT=/elsewhere` builds into a copy of the course (the drift test does).
 COURSE_ROOT ?= $(CURDIR)

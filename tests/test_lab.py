@@ -43,7 +43,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def get(url, token, data=None, method="GET"):
+def get(url, token, data=None, method="GET", timeout=10):
     """(status, Location or final URL, body) of a request that does not follow redirects."""
     class NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *args, **kwargs):
@@ -51,7 +51,7 @@ def get(url, token, data=None, method="GET"):
 
     request = urllib.request.Request(url, data=data, method=method, headers={"Authorization": f"token {token}"})
     try:
-        with urllib.request.build_opener(NoRedirect).open(request, timeout=10) as r:
+        with urllib.request.build_opener(NoRedirect).open(request, timeout=timeout) as r:
             return r.status, r.url, r.read()
     except urllib.error.HTTPError as err:
         return err.code, err.headers.get("Location", ""), b""
@@ -147,7 +147,7 @@ def test_no_parts_that_need_a_hub_but_validate_stays(lab):
         status, _, _ = get(f"{lab['base']}/{path}", lab["token"])
         assert status == 404, f"/{path} answers {status}: that part of nbgrader needs a hub"
     status, _, body = get(f"{lab['base']}/assignments/validate", lab["token"], method="POST",
-                          data=f"path={EXERCISES}".encode())
+                          data=f"path={EXERCISES}".encode(), timeout=300)
     assert status == 200, status
     result = json.loads(body)
     assert result["success"], result  # it ran; the unanswered exercises fail, each with its short message
@@ -172,6 +172,8 @@ def test_bare_lab_url_opens_the_start_page(lab, browser):
 
 def run_all(browser, name, wait=True):
     """Run all cells of the notebook on show with Run → Run All Cells; with `wait`, until the last has run."""
+    title = name.rsplit("/", 1)[-1]
+    wait_until(browser, f"{title} on show", lambda d: any(t.text.strip() == title for t in visible(d, CURRENT_TAB)), 120)
     idle = "//div[contains(@class, 'jp-StatusBar-Widget')]//*[contains(normalize-space(), '| Idle')]"
     wait_until(browser, f"{name}'s kernel ready", lambda d: visible(d, idle), 120)
     prompts = f"{shown(browser)}//div[contains(@class, 'jp-CodeCell')]//div[contains(@class, 'jp-InputPrompt')]"
@@ -242,7 +244,9 @@ def test_feedback_while_working_and_run_all_runs_everything(lab, browser):
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", last)
     time.sleep(0.5)
     browser.save_screenshot(str(ARTIFACTS / "lab-run-all.png"))
-    assert "without encryption" not in "".join(lab["lines"]), "kernels talk over local sockets: nothing to warn about"
+    # JupyterLab's kernels talk over local sockets, with nothing to warn about; only the kernel that
+    # nbgrader's Validate starts on its own (once in this module) says it uses TCP.
+    assert "".join(lab["lines"]).count("without encryption") <= 1, "".join(lab["lines"])
     assert shot and last.find_element("xpath", ".//div[contains(@class, 'jp-InputPrompt')]").text.strip() not in ("", "[ ]:")
     assert "[ ]:" not in [p.get_attribute("textContent").strip() for p in browser.find_elements(
         "xpath", f"{panel}//div[contains(@class, 'jp-CodeCell')]//div[contains(@class, 'jp-InputPrompt')]")]

@@ -103,7 +103,8 @@ def test_the_course_readme_uses_the_same_repository_url():
 def edition_package(edition):
     """Kernels import the edition's own imbalanced_course, not the course's installed one."""
     found = subprocess.run([os.sys.executable, "-c", "import imbalanced_course; print(imbalanced_course.__file__)"],
-                           env={**os.environ, "PYTHONPATH": str(edition)}, capture_output=True, text=True)
+                           env={**os.environ, "PYTHONPATH": str(edition)}, cwd=edition.parent,
+                           capture_output=True, text=True)
     assert found.stdout.startswith(str(edition)), found
     return {**os.environ, "PYTHONPATH": str(edition)}
 
