@@ -253,7 +253,7 @@ def test_feedback_while_working_and_run_all_runs_everything(lab, browser):
 
 
 def test_a_lesson_with_its_plot(lab, browser):
-    lesson = "01_why_imbalance_hurts/01_why_imbalance_hurts.ipynb"
+    lesson = "01_why_imbalance_hurts/01a_accuracy_paradox.ipynb"
     browser.get(f"{lab['base']}/lab/tree/{lesson}?token={lab['token']}")
     run_all(browser, lesson, wait=False)
     panel = shown(browser)
