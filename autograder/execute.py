@@ -124,9 +124,9 @@ def _audit(event, args):
         raise PermissionError(f"the grader does not allow {event} while it runs a test")
 
 
-sys.addaudithook(_audit)
+sys.addaudithook(_audit)  # an audit hook cannot be removed: it stays off until `bounded` turns it on
 # joblib counts physical cores with a subprocess the guard refuses, and warns: tell it the count.
-os.environ.setdefault("LOKY_MAX_CPU_COUNT", "1")  # an audit hook cannot be removed: it stays off until `bounded` turns it on
+os.environ.setdefault("LOKY_MAX_CPU_COUNT", "1")
 
 
 @contextlib.contextmanager
