@@ -20,11 +20,10 @@ import urllib.request
 import nbformat
 import pytest
 
-from conftest import REPO, read
-from test_hub import browser, click, visible, wait_until  # noqa: F401 (browser is a fixture)
+from conftest import ARTIFACTS, REPO, read
+from test_hub import click, visible, wait_until  # the browser fixture is in conftest.py
 
 START_PAGE = "00_start_here/00_start_here.ipynb"
-ARTIFACTS = REPO / "tests" / "artifacts"
 EXERCISES = "01_why_imbalance_hurts/01_exercises.ipynb"
 TRIAL = "01_why_imbalance_hurts/feedback-trial.ipynb"  # the test's own notebook, beside the data it needs
 ROOT_NOTE = "You are root"
