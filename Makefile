@@ -25,7 +25,7 @@ COURSE_ROOT ?= $(CURDIR)
 NBGRADER := $(BIN)/nbgrader
 ASSIGNMENTS := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard $(COURSE_ROOT)/source/*/*.ipynb)))))
 
-.PHONY: env env-dev lab author student-edition test notebooks grade bench clean-env system-packages hub hub-env hub-proxy
+.PHONY: env env-dev lab author student-edition test notebooks grade collect-lms export bench clean-env system-packages hub hub-env hub-proxy
 
 env: $(READY)
 env-dev: $(DEV_READY)
@@ -123,6 +123,20 @@ notebooks: $(READY)
 # GRADE_ARGS passes options to the grader, e.g. GRADE_ARGS="--workers 4 --timeout 60 --regrade".
 grade: $(DEV_READY) system-packages
 	$(BIN)/python -m autograder.grade --root $(COURSE_ROOT) $(GRADE_ARGS)
+
+# Submissions downloaded from an LMS into autograder/submitted/ (docs/instructor-guide.md), through
+# nbgrader's zip_collect: make collect-lms ASSIGNMENT=02_syntax ZIP=submissions.zip LMS=canvas|moodle
+# [ROSTER=roster.csv] [DUE="2026-12-01 23:59 UTC"] [ZIP_TIMEZONE=Europe/Paris].
+collect-lms: $(DEV_READY)
+	@[ -n "$(ASSIGNMENT)" ] && [ -n "$(ZIP)" ] && [ -n "$(LMS)" ] || { echo "Usage: make collect-lms ASSIGNMENT=02_syntax ZIP=submissions.zip LMS=canvas (or LMS=moodle) [ROSTER=roster.csv] [DUE='2026-12-01 23:59 UTC']"; exit 2; }
+	$(BIN)/python -m autograder.lms --root $(COURSE_ROOT) --assignment "$(ASSIGNMENT)" --zip "$(ZIP)" --lms "$(LMS)" \
+		$(if $(ROSTER),--roster "$(ROSTER)") $(if $(DUE),--due "$(DUE)") $(if $(ZIP_TIMEZONE),--zip-timezone "$(ZIP_TIMEZONE)")
+
+# Grades from the gradebook into autograder/exports/: sorted CSVs, per exercise, the LMS's import
+# format and its feedback upload: make export LMS=canvas|moodle [ROSTER=roster.csv].
+export: $(DEV_READY)
+	@[ -n "$(LMS)" ] || { echo "Usage: make export LMS=canvas (or LMS=moodle) [ROSTER=roster.csv]"; exit 2; }
+	$(BIN)/python -m autograder.exports --root $(COURSE_ROOT) --lms "$(LMS)" $(if $(ROSTER),--roster "$(ROSTER)")
 
 # Grades the corpus with stock nbgrader, then with `make grade`, and prints both times (about 7 min).
 bench: $(DEV_READY) system-packages

@@ -49,3 +49,9 @@ c.GenerateFeedback.preprocessors = [
     "autograder.feedback.HideHiddenTestFailures",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+
+# Late submissions (`make collect-lms ... DUE=...` records the due date and each submission's time):
+# nbgrader's AssignLatePenalties asks this plugin for a penalty per late notebook. 0 per cent per
+# day (the default) records lateness without a penalty; 100 zeroes a late notebook.
+c.AssignLatePenalties.plugin_class = "autograder.lms.LatePenaltyPerDay"
+c.LatePenaltyPerDay.percent_per_day = 0
