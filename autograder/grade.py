@@ -12,7 +12,7 @@ A grader killed mid-batch loses nothing: run again, and results already recorded
 submissions are merged again instead of graded again, so a batch is never graded twice.
 A submission with nothing to grade gets a zero, never a missing row. One line per student and
 assignment says what happened; the same lines go to `autograder/grading-report.txt`, and
-`autograder/grades.csv` is nbgrader's CSV export.
+`autograder/grades.csv` has nbgrader's CSV export columns, sorted by student and assignment.
 """
 import argparse
 import ctypes
@@ -36,11 +36,10 @@ from pathlib import Path
 import nbformat
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.plugins.export import CsvExportPlugin
 from tqdm import tqdm
 from traitlets.config import PyFileConfigLoader
 
-from autograder import execute, feedback as pages, sandbox
+from autograder import execute, exports, feedback as pages, sandbox
 
 REPO = Path(__file__).resolve().parent.parent
 STAGED = Path("autograder") / "staged"
@@ -404,7 +403,7 @@ def main(argv=None):
         for name, problem in problems.items():
             pages.write_set_aside_page(folder / f"{Path(name).stem}.html", name, problem)
     with api.gradebook as gradebook:
-        CsvExportPlugin(to=str(grades_csv), parent=api).export(gradebook)
+        exports.write_grades_csv(gradebook, grades_csv)  # nbgrader's columns, sorted by student and assignment
     report_file.write_text("\n".join(sorted(report)) + "\n")  # printed as they came, saved in order
     elapsed = time.monotonic() - started
     summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)

@@ -32,8 +32,10 @@ from pathlib import Path
 
 from dateutil import parser as dateparser
 from dateutil.tz import UTC, gettz
+from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import ExtractorPlugin, FileNameCollectorPlugin, LateSubmissionPlugin
 from traitlets import Float, Unicode
+from traitlets.config import PyFileConfigLoader
 
 REPO = Path(__file__).resolve().parent.parent
 DOWNLOADED = Path("autograder") / "downloaded"  # nbgrader's downloaded_directory, relative to the course root
@@ -211,15 +213,27 @@ class LatePenaltyPerDay(LateSubmissionPlugin):
 COLLECTORS = {"canvas": CanvasCollector, "moodle": MoodleCollector}
 
 
-def record_due_date(root, assignment, due):
-    """Give the assignment its due date in the gradebook: nbgrader computes lateness from it."""
-    from nbgrader.api import Gradebook
+def open_gradebook(root):
+    """The course's gradebook under `root`, for the course id nbgrader_config.py names."""
+    course_id = PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config().CourseDirectory.course_id
+    return Gradebook(f"sqlite:///{root / 'autograder' / 'gradebook.db'}", course_id)
 
-    from autograder.grade import load_api
 
-    api, _ = load_api(root)
-    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gradebook:
-        gradebook.update_or_create_assignment(assignment, duedate=due)
+def due_date(root, assignment, due=None):
+    """Record `due` as the assignment's due date in the gradebook (nbgrader computes lateness and its
+    penalty from it), or return the one recorded before (None without one)."""
+    database = root / "autograder" / "gradebook.db"
+    if not due and not database.exists():
+        return None
+    with open_gradebook(root) as gradebook:
+        if due:
+            gradebook.update_or_create_assignment(assignment, duedate=due)
+            return due
+        try:
+            found = gradebook.find_assignment(assignment).duedate
+        except MissingEntry:
+            return None
+        return f"{found.isoformat()} UTC" if found else None  # nbgrader keeps due dates in UTC
 
 
 def main(argv=None):
@@ -241,8 +255,7 @@ def main(argv=None):
     shutil.rmtree(folder / "archive", ignore_errors=True)
     (folder / "archive").mkdir(parents=True)
     shutil.copy(args.zip, folder / "archive" / args.zip.name)
-    if args.due:
-        record_due_date(root, args.assignment, args.due)
+    due = due_date(root, args.assignment, args.due)  # Moodle's download has no late flag: the due date gives it
     collector = COLLECTORS[args.lms]
     command = [
         sys.executable, "-m", "nbgrader", "zip_collect", args.assignment, "--force",
@@ -254,7 +267,7 @@ def main(argv=None):
         f"--ZipCollectApp.collector_plugin=autograder.lms.{collector.__name__}",
         f"--TimedExtractor.zip_timezone={args.zip_timezone}",
         f"--LmsCollector.roster={args.roster.resolve() if args.roster else ''}",
-        f"--LmsCollector.late_after={args.due or ''}",
+        f"--LmsCollector.late_after={due or ''}",
     ]
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     if done.returncode:

@@ -9,6 +9,7 @@ import zipfile
 
 import pytest
 
+from autograder.lms import LatePenaltyPerDay
 from conftest import REPO, copy_course, make
 
 NOTEBOOK = (REPO / "solutions" / "02_syntax" / "02_syntax.ipynb").read_bytes()
@@ -156,3 +157,12 @@ def test_student_data_is_ignored_by_git():
              "autograder/submitted/1/02_syntax/02_syntax.ipynb", "autograder/grades.csv"]
     result = subprocess.run(["git", "check-ignore", *paths], cwd=REPO, capture_output=True, text=True)
     assert result.stdout.split() == paths
+
+
+def test_late_penalty_per_started_day():
+    """The policy nbgrader's AssignLatePenalties applies (nbgrader_config.py sets its percentage)."""
+    policy = LatePenaltyPerDay(percent_per_day=10)
+    assert policy.late_submission_penalty("s", 14.0, 60) == pytest.approx(1.4)  # a minute late: one day started
+    assert policy.late_submission_penalty("s", 14.0, 86400 * 2 + 1) == pytest.approx(4.2)
+    assert policy.late_submission_penalty("s", 14.0, 86400 * 30) == 14.0  # never below zero
+    assert LatePenaltyPerDay().late_submission_penalty("s", 14.0, 3600) is None  # 0 %: lateness recorded, no penalty
