@@ -135,7 +135,8 @@ def test_only_debian_packages_besides_the_environment_and_bubblewrap_among_them(
 def test_course_is_copied_in_and_build_state_left_out():
     assert f". {COURSE_DIR}/" in arguments_of("COPY")
     ignored = (HUB / "Dockerfile.dockerignore").read_text().split()
-    for path in (".git", ".venv", "**/node_modules", "autograder/submitted", "autograder/gradebook.db"):
+    for path in (".git", ".venv", "**/node_modules", "autograder/submitted", "autograder/gradebook.db",
+                 "autograder/downloaded", "autograder/exports"):  # student data from and for the LMS
         assert path in ignored, f"{path} would be copied into the image"
 
 
