@@ -50,6 +50,13 @@ c.GenerateFeedback.preprocessors = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
+# LMS downloads (`make collect-lms`, autograder/lms.py): nbgrader's zip_collect works in
+# autograder/downloaded/<assignment>/ (git-ignored; relative, as zip_collect joins it to the root)
+# and keeps the zip entries' times. `nbgrader zip_collect 02_syntax --collector=autograder.lms.CanvasCollector`
+# (or MoodleCollector) also works directly, with the zip in autograder/downloaded/02_syntax/archive/.
+c.ZipCollectApp.downloaded_directory = os.path.join("autograder", "downloaded")
+c.ZipCollectApp.extractor_plugin = "autograder.lms.TimedExtractor"
+
 # Late submissions (`make collect-lms ... DUE=...` records the due date and each submission's time):
 # nbgrader's AssignLatePenalties asks this plugin for a penalty per late notebook. 0 per cent per
 # day (the default) records lateness without a penalty; 100 zeroes a late notebook.

@@ -38,7 +38,7 @@ def graded(tmp_path_factory):
         "\"Lefèvre, Zoé\",45678,S004,zlefevre,Section B,,\n"
         "\"Absent, Al\",56789,S005,aabsent,Section B,,\n", encoding="utf-8")
     result = make("collect-lms", root, ASSIGNMENT=ASSIGNMENT, ZIP=archive, LMS="canvas", ROSTER=roster,
-                  DUE="'2026-12-01 23:59 UTC'")
+                  DUE="2026-12-01 23:59 UTC")
     assert result.returncode == 0, result.stdout + result.stderr
     result = make("grade", root)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -104,7 +104,7 @@ def test_moodle_folder_per_participant(course, tmp_path):
         ("Zoé Lefèvre-Martin_503_assignsubmission_onlinetext_/onlinetext.html", b"<p>done</p>", when),
     ])
     result = make("collect-lms", course, ASSIGNMENT="02_syntax", ZIP=archive, LMS="moodle",
-                  DUE="'2026-12-01 23:59 UTC'")
+                  DUE="2026-12-01 23:59 UTC")
     assert result.returncode == 0, result.stdout + result.stderr
     assert collected(course) == {  # no roster: Moodle's participant ids
         "501": ("02_syntax.ipynb", "2026-11-30T16:45:02+00:00", "False"),
@@ -131,7 +131,7 @@ def test_moodle_flat_with_worksheet_times(course, tmp_path):
         "\"Participant 602\",\"Ana Núñez\",ana.nunez@example.edu,\"Submitted for grading\",,14.00,\"Wednesday, 2 December 2026, 7:30 AM\"\n",
         encoding="utf-8")
     result = make("collect-lms", course, ASSIGNMENT="02_syntax", ZIP=archive, LMS="moodle", ROSTER=worksheet,
-                  DUE="'2026-12-01 23:59 UTC'")
+                  DUE="2026-12-01 23:59 UTC")
     assert result.returncode == 0, result.stdout + result.stderr
     assert collected(course) == {  # the worksheet's e-mail: one id per student across assignments
         "jane.doe@example.edu": ("02_syntax.ipynb", "2026-11-30T23:05:00+00:00", "False"),
