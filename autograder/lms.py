@@ -15,6 +15,8 @@ nbgrader's `zip_collect` does the work; this module configures it for the two LM
 - `LatePenaltyPerDay` is a late-submission policy for nbgrader's `AssignLatePenalties`
   (nbgrader_config.py sets it): a share of the notebook's score per started day late.
 
+`collection_note()` says for a report line when a collected submission came in and whether late.
+
 `main()` copies the LMS's zip into nbgrader's archive folder, runs the real `nbgrader zip_collect`
 and fails with what was expected and what was found when nothing was collected.
 """
@@ -211,6 +213,19 @@ class LatePenaltyPerDay(LateSubmissionPlugin):
 
 
 COLLECTORS = {"canvas": CanvasCollector, "moodle": MoodleCollector}
+
+
+def collection_note(root, assignment, student_id):
+    """What the LMS's download said of a student's submission, for a grading report line:
+    "submitted 2026-12-02 08:15 UTC, late", or "" when it was not collected from an LMS."""
+    collected = Path(root) / DOWNLOADED / assignment / "collected.csv"
+    if not collected.exists():
+        return ""
+    for row in csv.DictReader(open(collected, newline="", encoding="utf-8")):
+        if row["student_id"] == student_id and row["submitted"]:
+            when = datetime.datetime.fromisoformat(row["submitted"]).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+            return f"submitted {when}" + (", late" if row["late"] == "True" else "")
+    return ""
 
 
 def open_gradebook(root):

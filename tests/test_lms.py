@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from autograder.lms import LatePenaltyPerDay
+from autograder.lms import LatePenaltyPerDay, collection_note
 from conftest import REPO, copy_course, make
 
 NOTEBOOK = (REPO / "solutions" / "02_syntax" / "02_syntax.ipynb").read_bytes()
@@ -60,6 +60,7 @@ def test_canvas_flat_zip_with_roster(course, tmp_path):
         ("oconnorsean_34567_678903_02_syntax-1.ipynb", NOTEBOOK, (2026, 12, 1, 9, 30, 0)),
         ("lefèvrezoé_45678_678904_02_syntax (1).ipynb", NOTEBOOK, day),  # renamed: `make grade` matches its cells
         ("ghoststudent_99999_678906_02_syntax.ipynb", NOTEBOOK, day),
+        ("kimmin_56789_678907_02_syntax-2.ipynb", NOTEBOOK, day),  # only the second re-upload is left
     ])
     roster = tmp_path / "roster.csv"
     roster.write_text(
@@ -68,7 +69,8 @@ def test_canvas_flat_zip_with_roster(course, tmp_path):
         "\"Doe, Jane\",12345,S001,jdoe,Section A,\n"
         "\"Smith, John\",23456,S002,jsmith,Section A,\n"
         "\"O'Connor, Seán\",34567,S003,soconnor,Section B,\n"
-        "\"Lefèvre, Zoé\",45678,S004,zlefevre,Section B,\n", encoding="utf-8")
+        "\"Lefèvre, Zoé\",45678,S004,zlefevre,Section B,\n"
+        "\"Kim, Min\",56789,S005,mkim,Section B,\n", encoding="utf-8")
     result = make("collect-lms", course, ASSIGNMENT="02_syntax", ZIP=archive, LMS="canvas", ROSTER=roster)
     assert result.returncode == 0, result.stdout + result.stderr
     assert collected(course) == {
@@ -76,12 +78,14 @@ def test_canvas_flat_zip_with_roster(course, tmp_path):
         "23456": ("02_syntax.ipynb", "2026-12-02T08:15:00+00:00", "True"),
         "34567": ("02_syntax.ipynb", "2026-12-01T09:30:00+00:00", "False"),
         "45678": ("02_syntax (1).ipynb", "2026-11-30T10:00:00+00:00", "False"),
+        "56789": ("02_syntax.ipynb", "2026-11-30T10:00:00+00:00", "False"),
     }
     assert submitted(course) == {
         "12345": (["02_syntax.ipynb"], "2026-11-30 10:00:00"),
         "23456": (["02_syntax.ipynb"], "2026-12-02 08:15:00"),
         "34567": (["02_syntax.ipynb"], "2026-12-01 09:30:00"),
         "45678": (["02_syntax (1).ipynb"], "2026-11-30 10:00:00"),
+        "56789": (["02_syntax.ipynb"], "2026-11-30 10:00:00"),
     }
     assert (course / "autograder/submitted/34567/02_syntax/02_syntax.ipynb").read_bytes() == NOTEBOOK  # the newest
     assert skipped(course) == {
@@ -91,7 +95,10 @@ def test_canvas_flat_zip_with_roster(course, tmp_path):
             f"Canvas id 99999 (ghoststudent) is not in the roster {roster}: add them and collect again",
     }
     assert "collected 23456 02_syntax/02_syntax.ipynb: submitted 2026-12-02T08:15:00+00:00, LATE" in result.stdout
-    assert "4 notebook(s) of 4 student(s)" in result.stdout
+    assert "5 notebook(s) of 5 student(s)" in result.stdout
+    assert collection_note(course, "02_syntax", "23456") == "submitted 2026-12-02 08:15 UTC, late"
+    assert collection_note(course, "02_syntax", "12345") == "submitted 2026-11-30 10:00 UTC"
+    assert collection_note(course, "02_syntax", "99999") == ""
 
 
 def test_moodle_folder_per_participant(course, tmp_path):
