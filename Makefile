@@ -25,7 +25,7 @@ COURSE_ROOT ?= $(CURDIR)
 NBGRADER := $(BIN)/nbgrader
 ASSIGNMENTS := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard $(COURSE_ROOT)/source/*/*.ipynb)))))
 
-.PHONY: env env-dev lab author student-edition test notebooks grade bench clean-env system-packages hub hub-env hub-proxy
+.PHONY: env env-dev lab author student-edition test notebooks grade report bench clean-env system-packages grade-packages hub hub-env hub-proxy
 
 env: $(READY)
 env-dev: $(DEV_READY)
@@ -123,6 +123,10 @@ notebooks: $(READY)
 # GRADE_ARGS passes options to the grader, e.g. GRADE_ARGS="--workers 4 --timeout 60 --regrade".
 grade: $(DEV_READY) system-packages
 	$(BIN)/python -m autograder.grade --root $(COURSE_ROOT) $(GRADE_ARGS)
+
+# The class report after `make grade`: autograder/class-report.html, one page with its figures inside.
+report: $(DEV_READY)
+	$(BIN)/python -m autograder.report --root $(COURSE_ROOT)
 
 # Grades the corpus with stock nbgrader, then with `make grade`, and prints both times (about 7 min).
 bench: $(DEV_READY) system-packages
