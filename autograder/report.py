@@ -84,7 +84,7 @@ def normalise_message(text):
     """A failure message with what varies between students replaced: quoted strings and names
     (`'x'`, `"y"`) by '…', numbers by N, runs of white space by one space."""
     text = re.sub(r"'[^'\n]*'|\"[^\"\n]*\"", "'…'", text)
-    text = re.sub(r"(?<![A-Za-z_])[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?", "N", text)
+    text = re.sub(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?!\w)", "N", text)
     return " ".join(text.split())[:MAX_MESSAGE]
 
 
