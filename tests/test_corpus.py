@@ -93,18 +93,18 @@ FULL_MARKS = sum(graded_cells(read(REPO / "source" / "02_syntax" / "02_syntax.ip
 # score in grades.csv or None for no row, the report line's text after "student assignment: ").
 BROKEN = [
     ("broken--not-json", "02_syntax", {"02_syntax.ipynb": "{not json"}, 0,
-     "zero: nothing to grade: 02_syntax.ipynb is not a notebook (NotJSONError"),
+     f"zero 0/{FULL_MARKS}: nothing to grade: 02_syntax.ipynb is not a notebook (NotJSONError"),
     ("broken--json-but-no-notebook", "02_syntax", {"02_syntax.ipynb": '{"cells": 1}'}, 0,
-     "zero: nothing to grade: 02_syntax.ipynb is not a notebook"),
+     f"zero 0/{FULL_MARKS}: nothing to grade: 02_syntax.ipynb is not a notebook"),
     ("broken--empty-file", "02_syntax", {"02_syntax.ipynb": ""}, 0,
-     "zero: nothing to grade: 02_syntax.ipynb is empty (0 bytes)"),
+     f"zero 0/{FULL_MARKS}: nothing to grade: 02_syntax.ipynb is empty (0 bytes)"),
     ("broken--oversized", "02_syntax", {"02_syntax.ipynb": " " * (21 * 2**20)}, 0,
-     "zero: nothing to grade: 02_syntax.ipynb is 21 MB, above the 20 MB limit"),
-    ("broken--empty-folder", "02_syntax", {}, 0, "zero: nothing to grade: 02_syntax.ipynb missing"),
+     f"zero 0/{FULL_MARKS}: nothing to grade: 02_syntax.ipynb is 21 MB, above the 20 MB limit"),
+    ("broken--empty-folder", "02_syntax", {}, 0, f"zero 0/{FULL_MARKS}: nothing to grade: 02_syntax.ipynb missing"),
     ("broken--renamed", "02_syntax", {"02_syntax (1).ipynb": SOLUTION}, FULL_MARKS,
-     "graded (02_syntax (1).ipynb graded as 02_syntax.ipynb)"),
+     f"graded {FULL_MARKS}/{FULL_MARKS} (02_syntax (1).ipynb graded as 02_syntax.ipynb)"),
     ("broken--stray-copy", "02_syntax", {"02_syntax.ipynb": SOLUTION, "scratch.ipynb": SOLUTION}, FULL_MARKS,
-     "graded (scratch.ipynb ignored: not part of the assignment)"),
+     f"graded {FULL_MARKS}/{FULL_MARKS} (scratch.ipynb ignored: not part of the assignment)"),
     ("broken--misspelt-folder", "02_sintax", {"02_syntax.ipynb": SOLUTION}, None,
      "not graded: no assignment named '02_sintax' in source/"),
 ]
@@ -118,6 +118,7 @@ def fingerprints(folder):
 
 MARKER = "MARKER-written-by-student"
 BEFORE_GRADING = {}  # {course root: fingerprints}, for the check that nothing else changed
+GRADE_RUN = {}  # {course root: the finished `make grade`}, for what it printed
 GRADER_OUTPUTS = ("autograded", "feedback", "grading", "staged", "release", "gradebook.db", "grades.csv",
                   "grading-report.txt")
 
@@ -179,6 +180,7 @@ def graded(tmp_path_factory, listener):
     BEFORE_GRADING[root] = fingerprints(root)
     result = make("grade", root, GRADE_ARGS=f"--timeout {attacks.TIMEOUT}")
     assert result.returncode == 0, result.stdout + result.stderr
+    GRADE_RUN[root] = result
     return root
 
 
@@ -200,12 +202,19 @@ def test_grades_csv_has_one_row_per_student_and_assignment(graded):
         assert float(rows[(student, assignment)]["score"]) == sum(expected.values()), student
 
 
+def out_of(assignment):
+    """The most points an assignment gives: its graded cells in all its notebooks."""
+    return sum(sum(graded_cells(read(p)).values()) for p in (REPO / "source" / assignment).glob("*.ipynb"))
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_feedback_and_report_line(graded, case):
-    student, assignment, notebook, *_ = case
+    student, assignment, notebook, _, _, expected = case
     assert (graded / "autograder" / "feedback" / student / assignment / f"{notebook}.html").is_file()
     report = (graded / "autograder" / "grading-report.txt").read_text().splitlines()
-    assert any(line.startswith(f"{student} {assignment}: graded") for line in report)
+    line = next(ln for ln in report if ln.startswith(f"{student} {assignment}: "))
+    score = f"graded {sum(expected.values()):g}/{out_of(assignment):g}"
+    assert line == f"{student} {assignment}: {score}" or line.startswith(f"{student} {assignment}: {score} ("), line
 
 
 @pytest.mark.parametrize("case", BROKEN, ids=[c[0] for c in BROKEN])
@@ -268,7 +277,8 @@ def test_symlinked_file_is_dropped_not_followed(graded):
         submission = gb.find_submission_notebook(attacks.QUIZ, attacks.QUIZ, "attack--symlink_to_gradebook")
         assert {g.name: g.score for g in submission.grades} == attacks.quiz_points(q01=0)
     report = (graded / "autograder" / "grading-report.txt").read_text()
-    assert "attack--symlink_to_gradebook 08_summary_and_practice: graded (data.csv ignored: a symbolic link" in report
+    score = f"{sum(attacks.quiz_points(q01=0).values())}/{out_of(attacks.QUIZ)}"
+    assert f"attack--symlink_to_gradebook 08_summary_and_practice: graded {score} (data.csv ignored: a symbolic link" in report
 
 
 def test_attacks_changed_nothing_outside_their_scratch_folders(graded, listener):
@@ -341,3 +351,14 @@ def test_report_says_what_happened(graded, student, reason):
     report = (graded / "autograder" / "grading-report.txt").read_text().splitlines()
     line = next(ln for ln in report if ln.startswith(student + " "))
     assert reason in line, line
+
+
+def test_make_grade_prints_the_protections_as_a_list_and_no_padded_progress(graded):
+    result = GRADE_RUN[graded]
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Sandbox protections:"
+    protections = [ln for ln in lines[1:] if ln.startswith(("  on ", "  OFF "))]
+    assert len(protections) == 6 and all(len(ln) < 120 for ln in protections), lines[:8]
+    for text in (result.stdout, result.stderr):  # redirected, as here: no bar, no carriage returns
+        assert "\r" not in text
+        assert not [ln for ln in text.splitlines() if ln != ln.rstrip()]
