@@ -164,7 +164,7 @@ hub-env: $(DEV_READY)
 else
 hub-env: $(HUB_ENV)/.ready
 # The course package is copied in (not linked to this folder, which other accounts may not reach).
-$(HUB_ENV)/.ready: requirements.txt $(HUB)/requirements.txt pyproject.toml $(wildcard imbalanced_course/*.py autograder/*.py)
+$(HUB_ENV)/.ready: requirements.txt $(HUB)/requirements.txt pyproject.toml $(wildcard imbalanced_course/*.py autograder/*.py autograder/templates/*/*)
 	@$(HUB_PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "The hub needs Python 3.11 or newer that every account can run: make HUB_PYTHON=/path/to/python3.11")'
 	$(HUB_PYTHON) -m venv $(HUB_ENV)
 	$(HUB_ENV)/bin/python -m pip install --quiet --upgrade pip

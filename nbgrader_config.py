@@ -47,5 +47,12 @@ c.GenerateFeedback.preprocessors = [
     "autograder.feedback.MarkHiddenTestCells",
     "nbgrader.preprocessors.ClearHiddenTests",
     "autograder.feedback.HideHiddenTestFailures",
+    "autograder.feedback.NameTestCells",
+    "autograder.feedback.MathToMathML",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+# nbgrader's feedback template without its MathJax from a CDN, each test named in the contents.
+from autograder import feedback  # noqa: E402
+
+c.HTMLExporter.extra_template_basedirs = feedback.TEMPLATE_BASEDIRS
+c.HTMLExporter.template_file = feedback.TEMPLATE_FILE
