@@ -221,7 +221,7 @@ def grader_fingerprint():
     """A fingerprint of the grader itself: results recorded by another version are graded again."""
     h = hashlib.sha256()
     for path in sorted([*(REPO / "autograder").glob("*.py"), *(REPO / "imbalanced_course").glob("*.py"),
-                        REPO / "nbgrader_config.py"]):
+                        *(REPO / "autograder" / "templates").rglob("*.j2"), REPO / "nbgrader_config.py"]):
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
 
