@@ -120,7 +120,7 @@ MARKER = "MARKER-written-by-student"
 BEFORE_GRADING = {}  # {course root: fingerprints}, for the check that nothing else changed
 GRADE_RUN = {}  # {course root: the finished `make grade`}, for what it printed
 GRADER_OUTPUTS = ("autograded", "feedback", "grading", "staged", "release", "gradebook.db", "grades.csv",
-                  "grading-report.txt")
+                  "grading-report.txt", "class-report.html")
 
 
 class Listener:
