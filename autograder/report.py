@@ -226,7 +226,8 @@ def analyse(root):
     release = root / "autograder" / "release"
     for assignment, cells, scores in gradebook_scores(root):
         students = sorted(scores)
-        table = np.array([[scores[s].get((nb, c), 0.0) for nb, c, _ in cells] for s in students]).reshape(len(students), len(cells))
+        table = np.array([[scores[s].get((nb, c), 0.0) for nb, c, _ in cells] for s in students])
+        table = table.reshape(len(students), len(cells))  # also when nobody submitted
         maxima = np.array([m for *_, m in cells])
         passed = table >= maxima  # full points on the cell
         totals = table.sum(axis=1)

@@ -180,10 +180,12 @@ def small_course(tmp_path):
     one full of student HTML), and the source."""
     name, notebook = "quiz", "quiz"
     question = "Pick one.\n\n- A. yes\n- B. no\n- C. maybe\n"
-    source_cells = [cell("markdown", "q1_question", question), cell("code", "q1_answer", 'def answer_q1():\n    ### BEGIN SOLUTION\n    return "A"\n    ### END SOLUTION\n', solution=True),
-                    cell("code", "q1_test", "assert answer_q1() == 'A'", grade=True),
-                    cell("markdown", "q2_question", question), cell("code", "q2_answer", 'def answer_q2():\n    ### BEGIN SOLUTION\n    return "B"\n    ### END SOLUTION\n', solution=True),
-                    cell("code", "q2_test", "assert answer_q2() == 'B'", grade=True)]
+    solution = 'def answer_{}():\n    ### BEGIN SOLUTION\n    return "{}"\n    ### END SOLUTION\n'
+    source_cells = []
+    for q, right in (("q1", "A"), ("q2", "B")):
+        source_cells += [cell("markdown", f"{q}_question", question),
+                         cell("code", f"{q}_answer", solution.format(q, right), solution=True),
+                         cell("code", f"{q}_test", f"assert answer_{q}() == {right!r}", grade=True)]
     (tmp_path / "source" / name).mkdir(parents=True)
     (tmp_path / "autograder").mkdir()
     (tmp_path / "source" / name / f"{notebook}.ipynb").write_text(notebook_with(source_cells))
