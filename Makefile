@@ -25,16 +25,18 @@ COURSE_ROOT ?= $(CURDIR)
 NBGRADER := $(BIN)/nbgrader
 ASSIGNMENTS := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard $(COURSE_ROOT)/source/*/*.ipynb)))))
 
-.PHONY: env env-dev lab author student-edition test notebooks grade collect-lms export bench clean-env system-packages hub hub-env hub-proxy
+.PHONY: env env-dev lab author student-edition test notebooks grade collect-lms export report bench clean-env system-packages grade-packages hub hub-env hub-proxy
 
 env: $(READY)
 env-dev: $(DEV_READY)
 
-# Debian packages the grader's sandbox and the tests use. As root (CI, a grader container) they are
-# installed when missing; otherwise the missing ones are named, and what needs them says so when run.
-SYSTEM_PACKAGES := bubblewrap chromium chromium-driver
-system-packages:
-	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+# Debian packages: grading needs bubblewrap (the sandbox) only; the tests add Chromium and its driver.
+# As root (CI, a grader container) the missing ones are installed; otherwise they are named, and what
+# needs them says so when run.
+GRADE_PACKAGES := bubblewrap
+SYSTEM_PACKAGES := $(GRADE_PACKAGES) chromium chromium-driver
+define install-missing
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "Installing Debian packages: $$missing"; \
@@ -42,6 +44,11 @@ system-packages:
 	else \
 		echo "Not installed (install them for the full sandbox and tests): $$missing"; \
 	fi
+endef
+system-packages:
+	$(call install-missing,$(SYSTEM_PACKAGES))
+grade-packages:
+	$(call install-missing,$(GRADE_PACKAGES))
 
 $(READY): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed: run make with PYTHON=/path/to/python3.11")'
@@ -121,7 +128,7 @@ notebooks: $(READY)
 	done
 
 # GRADE_ARGS passes options to the grader, e.g. GRADE_ARGS="--workers 4 --timeout 60 --regrade".
-grade: $(DEV_READY) system-packages
+grade: $(DEV_READY) grade-packages
 	$(BIN)/python -m autograder.grade --root $(COURSE_ROOT) $(GRADE_ARGS)
 
 # Submissions downloaded from an LMS into autograder/submitted/ (docs/instructor-guide.md), through
@@ -138,8 +145,12 @@ export: $(DEV_READY)
 	@[ -n "$(LMS)" ] || { echo "Usage: make export LMS=canvas (or LMS=moodle) [ROSTER=roster.csv]"; exit 2; }
 	$(BIN)/python -m autograder.exports --root $(COURSE_ROOT) --lms "$(LMS)" $(if $(ROSTER),--roster "$(ROSTER)")
 
+# The class report after `make grade`: autograder/class-report.html, one page with its figures inside.
+report: $(DEV_READY)
+	$(BIN)/python -m autograder.report --root $(COURSE_ROOT)
+
 # Grades the corpus with stock nbgrader, then with `make grade`, and prints both times (about 7 min).
-bench: $(DEV_READY) system-packages
+bench: $(DEV_READY) grade-packages
 	$(BIN)/python tests/bench_grading.py $(BENCH_ARGS)
 
 clean-env:
@@ -167,7 +178,7 @@ hub-env: $(DEV_READY)
 else
 hub-env: $(HUB_ENV)/.ready
 # The course package is copied in (not linked to this folder, which other accounts may not reach).
-$(HUB_ENV)/.ready: requirements.txt $(HUB)/requirements.txt pyproject.toml $(wildcard imbalanced_course/*.py autograder/*.py)
+$(HUB_ENV)/.ready: requirements.txt $(HUB)/requirements.txt pyproject.toml $(wildcard imbalanced_course/*.py autograder/*.py autograder/templates/*/*)
 	@$(HUB_PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "The hub needs Python 3.11 or newer that every account can run: make HUB_PYTHON=/path/to/python3.11")'
 	$(HUB_PYTHON) -m venv $(HUB_ENV)
 	$(HUB_ENV)/bin/python -m pip install --quiet --upgrade pip

@@ -47,6 +47,8 @@ c.GenerateFeedback.preprocessors = [
     "autograder.feedback.MarkHiddenTestCells",
     "nbgrader.preprocessors.ClearHiddenTests",
     "autograder.feedback.HideHiddenTestFailures",
+    "autograder.feedback.NameTestCells",
+    "autograder.feedback.MathToMathML",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
@@ -62,3 +64,9 @@ c.ZipCollectApp.extractor_plugin = "autograder.lms.TimedExtractor"
 # day (the default) records lateness without a penalty; 100 zeroes a late notebook.
 c.AssignLatePenalties.plugin_class = "autograder.lms.LatePenaltyPerDay"
 c.LatePenaltyPerDay.percent_per_day = 0
+
+# nbgrader's feedback template without its MathJax from a CDN, each test named in the contents.
+from autograder import feedback  # noqa: E402
+
+c.HTMLExporter.extra_template_basedirs = feedback.TEMPLATE_BASEDIRS
+c.HTMLExporter.template_file = feedback.TEMPLATE_FILE

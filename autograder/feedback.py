@@ -1,11 +1,19 @@
-"""What students may see in feedback: nbgrader's feedback minus the hidden tests.
+"""What students may see in feedback: nbgrader's feedback minus the hidden tests, readable offline.
 
 Stock nbgrader 0.9 renders autograded notebooks as they are, hidden tests included (upstream
 issues 917 and 1363), and a failing hidden assert's traceback quotes its line, expected value and
-all. nbgrader_config.py adds these preprocessors to `generate_feedback`.
+all. It also loads MathJax from a CDN, which the page's no-script policy (below) blocks anyway, and
+lists every test cell in its contents as "Test cell". nbgrader_config.py adds these preprocessors
+and the template TEMPLATES to `generate_feedback`: maths becomes MathML, which browsers render
+natively, with no script and nothing to download.
 """
 import html
+import re
+from pathlib import Path
 
+import bleach
+import nbgrader
+from latex2mathml.converter import convert as latex_to_mathml
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
@@ -34,8 +42,81 @@ class MarkHiddenTestCells(NbGraderPreprocessor):
         return cell, resources
 
 
+class NameTestCells(NbGraderPreprocessor):
+    """Give each graded test cell the name of its exercise, for the page's contents: the nearest
+    heading above it (a markdown line starting with #), or its grade_id where there is none."""
+
+    def preprocess(self, nb, resources):
+        heading = None
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                lines = [ln.lstrip("#").strip() for ln in cell.source.splitlines() if ln.startswith("#")]
+                heading = lines[-1] if lines else heading
+            elif utils.is_grade(cell) and not utils.is_solution(cell):
+                grade_id = cell.metadata.nbgrader["grade_id"]
+                cell.metadata["exercise"] = f"{heading}: {grade_id}" if heading else grade_id
+        return nb, resources
+
+
+# MathML Core elements and attributes that latex2mathml writes; anything else in a formula (its
+# \href, raw HTML in its \text) is dropped, since a student may have written the markdown.
+MATHML_TAGS = ["math", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace", "msub", "msup", "msubsup", "mfrac",
+               "msqrt", "mroot", "mstyle", "mover", "munder", "munderover", "mtable", "mtr", "mtd", "mpadded",
+               "mphantom", "menclose", "semantics", "annotation"]
+MATHML_ATTRIBUTES = ["display", "displaystyle", "scriptlevel", "mathvariant", "stretchy", "fence", "separator",
+                     "lspace", "rspace", "width", "height", "depth", "minsize", "maxsize", "accent", "accentunder",
+                     "movablelimits", "symmetric", "largeop", "linethickness", "columnalign", "rowspacing",
+                     "columnspacing", "columnlines", "rowlines", "frame", "notation", "xmlns"]
+# $$…$$ and \[…\] display maths, $…$ and \(…\) inline (an opening $ not followed by a space, a closing
+# one not preceded by a space nor followed by a digit: "$5 and $10" stays text).
+MATH = re.compile(r"\$\$(?P<d1>.+?)\$\$|\\\[(?P<d2>.+?)\\\]|\\\((?P<i1>.+?)\\\)|(?<![\\$])\$(?P<i2>[^\s$](?:[^$]*?[^\s$\\])?)\$(?!\d)",
+                  flags=re.DOTALL)
+CODE = re.compile(r"(```.*?```|~~~.*?~~~|`[^`\n]*`)", flags=re.DOTALL)  # maths inside code stays as written
+
+
+def mathml(latex, display):
+    """The MathML of one formula, sanitized, with the characters markdown would read as markup
+    (emphasis, links, escapes) written as character references; None when it cannot be converted."""
+    try:
+        markup = latex_to_mathml(latex.strip(), display="block" if display else "inline")
+    except Exception:  # latex2mathml's errors on malformed input have no common base class
+        return None
+    markup = bleach.clean(markup, tags=MATHML_TAGS, attributes=MATHML_ATTRIBUTES, strip=True)
+    def text(match):  # latex2mathml keeps \_ inside \text{} as written: LaTeX shows _
+        plain = re.sub(r"\\([_&%#$])", r"\1", match.group(1))
+        return ">" + re.sub(r"[*_`\\\[\]~|$]", lambda c: f"&#{ord(c.group())};", plain) + "<"
+    return re.sub(r">([^<]+)<", text, markup)
+
+
+def markdown_with_mathml(text):
+    """Markdown text with its LaTeX formulas replaced by MathML, code spans and blocks untouched."""
+    def formula(match):
+        latex = next(v for v in match.groupdict().values() if v is not None)
+        converted = mathml(latex, display=bool(match.group("d1") or match.group("d2")))
+        return converted if converted else match.group(0)
+    parts = CODE.split(text)
+    return "".join(part if i % 2 else MATH.sub(formula, part) for i, part in enumerate(parts))
+
+
+class MathToMathML(NbGraderPreprocessor):
+    """Write the maths of markdown cells as MathML: rendered by the browser, no script needed."""
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if cell.cell_type == "markdown":
+            cell.source = markdown_with_mathml(cell.source)
+        return cell, resources
+
+
+# nbgrader's feedback template, less its MathJax script tag, with each test cell's exercise named in
+# the contents (NameTestCells): templates/feedback/ beside this file, searched after nbgrader's own
+# feedback folder, whose index.html.j2 it extends.
+TEMPLATE_FILE = "imbalanced_course_feedback.html.j2"
+TEMPLATE_BASEDIRS = [str(Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"),
+                     str(Path(__file__).parent / "templates")]
+
+
 # A second wall behind the sanitized outputs: the page may run no script at all, inline or loaded,
-# and embed no plugin or frame. (Maths in feedback pages then shows as LaTeX source.)
+# and embed no plugin or frame.
 CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:"
 
 

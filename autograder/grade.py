@@ -220,7 +220,7 @@ def grader_fingerprint():
     """A fingerprint of the grader itself: results recorded by another version are graded again."""
     h = hashlib.sha256()
     for path in sorted([*(REPO / "autograder").glob("*.py"), *(REPO / "imbalanced_course").glob("*.py"),
-                        REPO / "nbgrader_config.py"]):
+                        *(REPO / "autograder" / "templates").rglob("*.j2"), REPO / "nbgrader_config.py"]):
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
 
@@ -293,6 +293,14 @@ def merge(api, assignment, student, result):
         gb.db.commit()
 
 
+def graded_line(api, assignment, student, notes):
+    """The report line of a graded submission: its score from the course's gradebook, and the notes."""
+    with api.gradebook as gb:
+        submission = gb.find_submission(assignment, student)
+        score = f"{submission.score:g}/{submission.max_score:g}"
+    return f"{student} {assignment}: graded {score}" + (f" ({'; '.join(notes)})" if notes else "")
+
+
 def record(path, entry):
     """Write a result file whole or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -323,7 +331,7 @@ def main(argv=None):
     grades_csv = root / "autograder" / "grades.csv"
     report_file = root / "autograder" / "grading-report.txt"
     api, submitted = load_api(root)
-    print(f"Sandbox: {sandbox.describe_protections()}", flush=True)
+    print(sandbox.describe_protections(), flush=True)
     submissions, report = find_submissions(api.coursedir, submitted)
     for line in report:
         print(line, flush=True)
@@ -346,7 +354,8 @@ def main(argv=None):
             if not gradable:
                 with api.gradebook as gradebook:  # a row in grades.csv, with zero, for this student
                     gradebook.update_or_create_student(student)
-                report.append(f"{student} {assignment}: zero: nothing to grade: {'; '.join(notes)}")
+                    out_of = gradebook.find_assignment(assignment).max_score
+                report.append(f"{student} {assignment}: zero 0/{out_of:g}: nothing to grade: {'; '.join(notes)}")
                 counts["zero"] += 1
                 print(report[-1], flush=True)
                 continue
@@ -372,7 +381,8 @@ def main(argv=None):
         slots.put(slot)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=start_worker, initargs=(slots, int(args.worker_memory_gb * 2**30))) as pool, \
-            tqdm(total=len(todo), desc=f"Grading ({workers} workers)", unit="submission", file=sys.stderr) as bar:
+            tqdm(total=len(todo), desc=f"Grading ({workers} workers)", unit="submission", file=sys.stderr,
+                 disable=None) as bar:  # no bar when stderr is no terminal: its padded lines would clutter a log
         limits = {"timeout": args.timeout, "budget": args.budget, "max_reply_mb": args.max_reply_mb}
         futures = {pool.submit(grade_one, root, template, job[0], job[1], limits): job for job in todo}
         for future in as_completed(futures):
@@ -391,7 +401,7 @@ def main(argv=None):
                 notes = notes + result["incidents"]
                 if result["feedback"]:
                     notes.append(f"no feedback: {result['feedback']}")
-                line = f"{student} {assignment}: graded" + (f" ({'; '.join(notes)})" if notes else "")
+                line = graded_line(api, assignment, student, notes)
                 record(done, {"fingerprint": fingerprint, "line": line, "result": result})
                 counts["graded"] += 1
             report.append(line)

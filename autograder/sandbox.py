@@ -90,7 +90,10 @@ def protections():
 
 
 def describe_protections():
-    return "; ".join(f"{name}: {'on' if active else 'OFF'} ({how})" for name, active, how in protections())
+    """A short list, one protection a line; why, for those that are off."""
+    lines = [f"  {'on ' if active else 'OFF'}  {name}" + ("" if active else f": {how}")
+             for name, active, how in protections()]
+    return "\n".join(["Sandbox protections:", *lines])
 
 
 def readable_roots():

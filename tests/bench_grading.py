@@ -102,7 +102,9 @@ def main():
         print(f"make grade, {args.workers} workers:        {ours_seconds:7.1f} s  ({ours_seconds / n:.2f} s per submission)"
               f"; machine CPU {ours_cpu:.0f} s, {ours_cpu / ours_seconds:.2f} cores busy on average")
         print(f"ratio (stock / make grade): {stock_seconds / ours_seconds:.2f}x")
-        print(next(line for line in output.splitlines() if line.startswith("Sandbox:")))
+        lines = output.splitlines()
+        start = lines.index("Sandbox protections:")
+        print("\n".join(lines[start:start + 7]))
         stock_scores = scores(stock_root / "grades.csv")
         ours = scores(ours_root / "autograder" / "grades.csv")
         differ = sorted(k for k in ours if stock_scores.get(k) != ours[k])

@@ -93,18 +93,18 @@ FULL_MARKS = sum(graded_cells(read(REPO / "source" / "02_syntax" / "02_syntax.ip
 # score in grades.csv or None for no row, the report line's text after "student assignment: ").
 BROKEN = [
     ("broken--not-json", "02_syntax", {"02_syntax.ipynb": "{not json"}, 0,
-     "zero: nothing to grade: 02_syntax.ipynb is not a notebook (NotJSONError"),
+     f"zero 0/{FULL_MARKS}: nothing to grade: 02_syntax.ipynb is not a notebook (NotJSONError"),
     ("broken--json-but-no-notebook", "02_syntax", {"02_syntax.ipynb": '{"cells": 1}'}, 0,
-     "zero: nothing to grade: 02_syntax.ipynb is not a notebook"),
+     f"zero 0/{FULL_MARKS}: nothing to grade: 02_syntax.ipynb is not a notebook"),
     ("broken--empty-file", "02_syntax", {"02_syntax.ipynb": ""}, 0,
-     "zero: nothing to grade: 02_syntax.ipynb is empty (0 bytes)"),
+     f"zero 0/{FULL_MARKS}: nothing to grade: 02_syntax.ipynb is empty (0 bytes)"),
     ("broken--oversized", "02_syntax", {"02_syntax.ipynb": " " * (21 * 2**20)}, 0,
-     "zero: nothing to grade: 02_syntax.ipynb is 21 MB, above the 20 MB limit"),
-    ("broken--empty-folder", "02_syntax", {}, 0, "zero: nothing to grade: 02_syntax.ipynb missing"),
+     f"zero 0/{FULL_MARKS}: nothing to grade: 02_syntax.ipynb is 21 MB, above the 20 MB limit"),
+    ("broken--empty-folder", "02_syntax", {}, 0, f"zero 0/{FULL_MARKS}: nothing to grade: 02_syntax.ipynb missing"),
     ("broken--renamed", "02_syntax", {"02_syntax (1).ipynb": SOLUTION}, FULL_MARKS,
-     "graded (02_syntax (1).ipynb graded as 02_syntax.ipynb)"),
+     f"graded {FULL_MARKS}/{FULL_MARKS} (02_syntax (1).ipynb graded as 02_syntax.ipynb)"),
     ("broken--stray-copy", "02_syntax", {"02_syntax.ipynb": SOLUTION, "scratch.ipynb": SOLUTION}, FULL_MARKS,
-     "graded (scratch.ipynb ignored: not part of the assignment)"),
+     f"graded {FULL_MARKS}/{FULL_MARKS} (scratch.ipynb ignored: not part of the assignment)"),
     ("broken--misspelt-folder", "02_sintax", {"02_syntax.ipynb": SOLUTION}, None,
      "not graded: no assignment named '02_sintax' in source/"),
 ]
@@ -118,8 +118,9 @@ def fingerprints(folder):
 
 MARKER = "MARKER-written-by-student"
 BEFORE_GRADING = {}  # {course root: fingerprints}, for the check that nothing else changed
+GRADE_RUN = {}  # {course root: the finished `make grade`}, for what it printed
 GRADER_OUTPUTS = ("autograded", "feedback", "grading", "staged", "release", "gradebook.db", "grades.csv",
-                  "grading-report.txt")
+                  "grading-report.txt", "class-report.html")
 
 
 class Listener:
@@ -179,6 +180,7 @@ def graded(tmp_path_factory, listener):
     BEFORE_GRADING[root] = fingerprints(root)
     result = make("grade", root, GRADE_ARGS=f"--timeout {attacks.TIMEOUT}")
     assert result.returncode == 0, result.stdout + result.stderr
+    GRADE_RUN[root] = result
     return root
 
 
@@ -200,12 +202,19 @@ def test_grades_csv_has_one_row_per_student_and_assignment(graded):
         assert float(rows[(student, assignment)]["score"]) == sum(expected.values()), student
 
 
+def out_of(assignment):
+    """The most points an assignment gives: its graded cells in all its notebooks."""
+    return sum(sum(graded_cells(read(p)).values()) for p in (REPO / "source" / assignment).glob("*.ipynb"))
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_feedback_and_report_line(graded, case):
-    student, assignment, notebook, *_ = case
+    student, assignment, notebook, _, _, expected = case
     assert (graded / "autograder" / "feedback" / student / assignment / f"{notebook}.html").is_file()
     report = (graded / "autograder" / "grading-report.txt").read_text().splitlines()
-    assert any(line.startswith(f"{student} {assignment}: graded") for line in report)
+    line = next(ln for ln in report if ln.startswith(f"{student} {assignment}: "))
+    score = f"graded {sum(expected.values()):g}/{out_of(assignment):g}"
+    assert line == f"{student} {assignment}: {score}" or line.startswith(f"{student} {assignment}: {score} ("), line
 
 
 @pytest.mark.parametrize("case", BROKEN, ids=[c[0] for c in BROKEN])
@@ -268,7 +277,8 @@ def test_symlinked_file_is_dropped_not_followed(graded):
         submission = gb.find_submission_notebook(attacks.QUIZ, attacks.QUIZ, "attack--symlink_to_gradebook")
         assert {g.name: g.score for g in submission.grades} == attacks.quiz_points(q01=0)
     report = (graded / "autograder" / "grading-report.txt").read_text()
-    assert "attack--symlink_to_gradebook 08_summary_and_practice: graded (data.csv ignored: a symbolic link" in report
+    score = f"{sum(attacks.quiz_points(q01=0).values())}/{out_of(attacks.QUIZ)}"
+    assert f"attack--symlink_to_gradebook 08_summary_and_practice: graded {score} (data.csv ignored: a symbolic link" in report
 
 
 def test_attacks_changed_nothing_outside_their_scratch_folders(graded, listener):
@@ -341,3 +351,151 @@ def test_report_says_what_happened(graded, student, reason):
     report = (graded / "autograder" / "grading-report.txt").read_text().splitlines()
     line = next(ln for ln in report if ln.startswith(student + " "))
     assert reason in line, line
+
+
+def test_make_grade_prints_the_protections_as_a_list_and_no_padded_progress(graded):
+    result = GRADE_RUN[graded]
+    lines = result.stdout.splitlines()
+    start = lines.index("Sandbox protections:")  # the grader's first line, after make's own
+    protections = lines[start + 1:start + 7]
+    assert all(ln.startswith(("  on   ", "  OFF  ")) and len(ln) < 120 for ln in protections), lines[:start + 8]
+    assert not lines[start + 7].startswith("  ")
+    for text in (result.stdout, result.stderr):  # redirected, as here: no bar, no carriage returns
+        assert "\r" not in text
+        assert not [ln for ln in text.splitlines() if ln != ln.rstrip()]
+
+
+# --- The class report (`make report`) and the feedback pages' maths, on the graded corpus ---------
+
+class ReportTables(HTMLParser):
+    """{data-cell or data-question: [cell texts]} of the class report's tables, its tags and attributes."""
+
+    def __init__(self, page):
+        super().__init__()
+        self.rows, self.row, self.tags = {}, None, []
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags.append((tag, attrs))
+        key = attrs.get("data-cell") or attrs.get("data-question")
+        if tag == "tr" and key:
+            self.row = self.rows.setdefault(key, [])
+        elif tag == "td" and self.row is not None:
+            self.row.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "tr":
+            self.row = None
+
+    def handle_data(self, data):
+        if self.row is not None and self.row:
+            self.row[-1] += data.strip()
+
+
+@pytest.fixture(scope="module")
+def class_report(graded):
+    result = make("report", graded)
+    assert result.returncode == 0, result.stdout + result.stderr
+    page = (graded / "autograder" / "class-report.html").read_text()
+    return page, ReportTables(page)
+
+
+def pearson(x, y):
+    """Pearson's r by its definition, or None where a column is constant."""
+    mx, my = sum(x) / len(x), sum(y) / len(y)
+    sxx, syy = sum((a - mx) ** 2 for a in x), sum((b - my) ** 2 for b in y)
+    if not sxx or not syy:
+        return None
+    return sum((a - mx) * (b - my) for a, b in zip(x, y)) / (sxx * syy) ** 0.5
+
+
+def test_class_report_numbers_match_an_independent_count(graded, class_report):
+    """Facility and corrected item-total r from grades.csv's students and each notebook's grades."""
+    _, tables = class_report
+    checked = 0
+    with Gradebook(f"sqlite:///{graded / 'autograder' / 'gradebook.db'}") as gb:
+        for assignment in gb.assignments:
+            submissions = list(gb.assignment_submissions(assignment.name))
+            scores = [{g.name: (g.score, g.max_score) for nb in s.notebooks for g in nb.grades} for s in submissions]
+            totals = [s.score for s in submissions]
+            for notebook in assignment.notebooks:
+                for cell in notebook.grade_cells:
+                    item = [sc[cell.name][0] for sc in scores]
+                    row = tables.rows[f"{assignment.name}/{notebook.name}/{cell.name}"]
+                    facility = sum(sc[cell.name][0] == sc[cell.name][1] for sc in scores) / len(scores)
+                    assert row[3] == f"{facility:.2f}", (cell.name, row)
+                    r = pearson(item, [t - i for t, i in zip(totals, item)])
+                    assert row[4] == ("undefined" if r is None else f"{r:.2f}"), (cell.name, row)
+                    assert ("nobody passes" in row[6]) == (facility == 0)
+                    assert ("everybody passes" in row[6]) == (facility == 1)
+                    checked += 1
+    assert checked == sum(len(graded_cells(read(p))) for p in (REPO / "source").glob("*/*.ipynb"))
+
+
+def test_class_report_counts_the_options_chosen(graded, class_report):
+    """Options counted from the submitted notebooks (the students' own files) with a pattern."""
+    _, tables = class_report
+    submitted = sorted((graded / "autograder" / "submitted").glob(f"*/{attacks.QUIZ}/{attacks.QUIZ}.ipynb"))
+    with Gradebook(f"sqlite:///{graded / 'autograder' / 'gradebook.db'}") as gb:  # graded, with a notebook
+        autograded = {s.student.id for s in gb.assignment_submissions(attacks.QUIZ)
+                      if (graded / "autograder" / "autograded" / s.student.id / attacks.QUIZ / f"{attacks.QUIZ}.ipynb").exists()}
+    # The last definition's body (its indented lines), less docstrings and comments, is one return of a letter.
+    definition = re.compile(r"^def answer_q\d\d\(\):[ \t]*\n((?:[ \t]+.*(?:\n|$)|[ \t]*\n)*)", flags=re.MULTILINE)
+    literal = re.compile(r'return\s*(["\'])\s*([A-Da-d])\s*\1')
+    expected = {}
+    for path in submitted:
+        if path.parts[-3] not in autograded:
+            continue
+        answers = {}
+        for c in read(path).cells:  # a pasted copy of an answer cell is not graded: the first counts
+            if c.metadata.get("nbgrader", {}).get("solution"):
+                answers.setdefault(c.metadata.nbgrader["grade_id"], c.source)
+        for q in range(1, 11):
+            code = answers.get(f"q{q:02d}_answer", "")
+            bodies = definition.findall(code)
+            body = [ln.strip() for ln in (bodies[-1] if bodies else "").splitlines()
+                    if not re.fullmatch(r'\s*(#.*|""".*"""|)', ln)]
+            found = literal.fullmatch(body[0]) if len(body) == 1 else None
+            key = found.group(2).upper() if found else "no answer" if body == ["raise NotImplementedError()"] else "other"
+            expected.setdefault(q, {}).setdefault(key, 0)
+            expected[q][key] += 1
+    for q, counts in expected.items():
+        row = tables.rows[f"{attacks.QUIZ}/{attacks.QUIZ}/q{q:02d}_answer"]
+        shown = dict(zip(["A", "B", "C", "D", "other", "no answer"], (int(x.rstrip(" *")) for x in row[1:])))
+        assert {k: v for k, v in shown.items() if v} == counts, (q, row)
+        assert row[1 + "ABCD".index(attacks.RIGHT[q])].endswith("*")
+
+
+def test_class_report_is_inert_and_flags_copies(class_report):
+    page, tables = class_report
+    assert not [t for t, _ in tables.tags if t in ("script", "iframe", "object", "embed", "svg", "link")]
+    assert not [a for _, a in tables.tags if any(k.startswith("on") for k in a)]
+    images = [a["src"] for t, a in tables.tags if t == "img"]
+    assert images and all(src.startswith("data:image/png;base64,") for src in images)
+    # The renamed copy of the reference solution is the same answer: flagged for a look.
+    assert re.search(r"02_syntax--reference</td><td>broken--renamed</td>", page)
+
+
+def test_class_report_in_a_browser(class_report, graded, browser):
+    browser.get((graded / "autograder" / "class-report.html").as_uri())
+    assert browser.execute_script("return document.readyState") == "complete"
+    images = browser.find_elements("css selector", "img")
+    assert images and all(browser.execute_script("return arguments[0].naturalWidth", i) > 0 for i in images)
+    assert browser.execute_script("return window.pwned === undefined")
+    browser.set_window_size(1400, 3000)
+    browser.save_screenshot(str(ARTIFACTS / "class-report.png"))
+
+
+def test_feedback_renders_maths_and_names_exercises(graded, browser):
+    page = graded / "autograder" / "feedback" / "04_exercises--reference" / "04_sample_model" / "04_exercises.html"
+    text = page.read_text()
+    assert "<script" not in text and "mathjax.js" not in text.lower()  # nbgrader's template loads it from a CDN
+    assert "$$" not in visible_text(text)
+    assert '<a href="#m04_ex2_min_cost">Exercise 2: the threshold with the lowest cost (hard, 5 points): m04_ex2_min_cost</a>' in text
+    assert ">Test cell</a>" not in text
+    browser.get(page.as_uri())
+    maths = browser.find_elements("css selector", "math")
+    assert len(maths) >= 2 and all(m.size["height"] > 10 for m in maths)
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", maths[0])
+    browser.save_screenshot(str(ARTIFACTS / "feedback-maths.png"))

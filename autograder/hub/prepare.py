@@ -44,6 +44,7 @@ def prepare(root, grader=None):
     (course / "autograder").mkdir(exist_ok=True)
     for module in (REPO / "autograder").glob("*.py"):
         shutil.copyfile(module, course / "autograder" / module.name)
+    shutil.copytree(REPO / "autograder" / "templates", course / "autograder" / "templates", dirs_exist_ok=True)  # feedback's
     (root / "grader-tmp").mkdir(exist_ok=True)  # the formgrader's TMPDIR: grading's scratch folders
     for folder in [course, root / "grader-tmp"]:
         if grader:
