@@ -25,7 +25,11 @@ METHODS = ("none", "class weights", "random over", "SMOTE", "random under", "bal
 # Small settings keep the whole benchmark near a minute on one core.
 INNER_SPLITS = 2  # folds of the training folds that give the out-of-fold probabilities for the threshold
 TIE = 0.005  # a mean difference within ±TIE is a tie
-BOOSTING = dict(max_iter=20, max_leaf_nodes=8, min_samples_leaf=5, learning_rate=0.3, early_stopping=False)
+# 12 small trees at a high learning rate. The L2 penalty on leaf values (none by default) costs no
+# time and, measured on these data sets, lifts the model's ranking to logistic regression's level;
+# with it, 12 trees ranked as well as 20 did, in a quarter less time.
+BOOSTING = dict(max_iter=12, max_leaf_nodes=8, min_samples_leaf=5, learning_rate=0.5, l2_regularization=1.0,
+                early_stopping=False)
 
 
 def make_model(learner, method, random_state):
