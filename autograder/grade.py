@@ -21,6 +21,7 @@ import argparse
 import ctypes
 import datetime
 import fcntl
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -46,6 +47,7 @@ from nbgrader.plugins.export import CsvExportPlugin
 from tqdm import tqdm
 from traitlets.config import PyFileConfigLoader
 
+import imbalanced_course
 from autograder import execute, feedback as pages, sandbox
 
 REPO = Path(__file__).resolve().parent.parent
@@ -59,16 +61,17 @@ MAX_NOTEBOOK_MB = 20  # far above any honest answer; stops output bombs before a
 warnings.filterwarnings("ignore", message=".*not in session, add operation along", module="nbgrader")
 
 
-def load_api(root, gradebook=None, worker=0, limits=None, config_folder=REPO):
+def load_api(root, gradebook=None, worker=0, limits=None, config_folder=REPO, hide=()):
     """nbgrader's API for the course at `root`, configured by the nbgrader_config.py in
     `config_folder` (the repository's; a grading task carries a copy), and the folder where students'
     submissions lie. `gradebook` replaces the course's gradebook file; `worker` picks the sandbox's
-    account; `limits` sets SandboxedExecute's timeout, budget and max_reply_mb where given."""
+    account; `limits` sets SandboxedExecute's timeout, budget and max_reply_mb where given; `hide`
+    names more folders the kernel must not see."""
     config = PyFileConfigLoader("nbgrader_config.py", path=str(config_folder)).load_config()
     config.CourseDirectory.root = str(root)
     config.CourseDirectory.db_url = f"sqlite:///{gradebook or root / 'autograder' / 'gradebook.db'}"
     config.SandboxedExecute.worker = worker
-    config.SandboxedExecute.hide = [str(root)]
+    config.SandboxedExecute.hide = [str(root), *hide]
     for name, value in (limits or {}).items():
         if value:
             setattr(config.SandboxedExecute, name, value)
@@ -223,13 +226,20 @@ def digest(folder):
     return h.hexdigest()
 
 
+@functools.cache
+def code_fingerprint():
+    """A fingerprint of the grading code this process imports, wherever it is installed: a worker
+    running another version is refused."""
+    h = hashlib.sha256()
+    for package in (Path(__file__).parent, Path(imbalanced_course.__file__).parent):
+        for path in sorted(package.glob("*.py")):
+            h.update(f"{package.name}/{path.name}".encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
 def grader_fingerprint():
     """A fingerprint of the grader itself: results recorded by another version are graded again."""
-    h = hashlib.sha256()
-    for path in sorted([*(REPO / "autograder").glob("*.py"), *(REPO / "imbalanced_course").glob("*.py"),
-                        REPO / "nbgrader_config.py"]):
-        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()
+    return code_fingerprint() + hashlib.sha256((REPO / "nbgrader_config.py").read_bytes()).hexdigest()
 
 
 # Each worker process keeps one slot number for its life: it picks the sandbox's account.
@@ -311,6 +321,7 @@ def task_input(root, template, assignment, student, limits, memory_bytes):
             gb.update_or_create_student(student)
         return {
             "assignment": assignment, "student": student, "limits": limits, "memory_bytes": memory_bytes,
+            "hide": [str(root)],  # the course, should the worker's machine hold it
             "config": (REPO / "nbgrader_config.py").read_bytes(),
             "source": files_of(root / "source" / assignment),
             "submission": files_of(root / STAGED / student / assignment),
@@ -330,7 +341,7 @@ def grade_task(task):
         _slot = claim_slot()
         limit_memory(task["memory_bytes"])
     assignment, student = task["assignment"], task["student"]
-    worker = {"host": socket.gethostname(), "pid": os.getpid(), "slot": _slot,
+    worker = {"host": socket.gethostname(), "pid": os.getpid(), "slot": _slot, "code": code_fingerprint(),
               "protections": sandbox.describe_protections()}
     try:
         with tempfile.TemporaryDirectory(prefix="imbc-task-") as private:
@@ -339,7 +350,8 @@ def grade_task(task):
             write_files(private, {"nbgrader_config.py": task["config"], "gradebook.db": task["gradebook"]})
             write_files(course / "source" / assignment, task["source"])
             write_files(course / STAGED / student / assignment, task["submission"])
-            api, _ = load_api(course, private / "gradebook.db", _slot, task["limits"], config_folder=private)
+            api, _ = load_api(course, private / "gradebook.db", _slot, task["limits"], config_folder=private,
+                              hide=task["hide"])
             result = api.autograde(assignment, student, force=True, create=True)
             if not result["success"]:
                 return json.dumps({"worker": worker, "error": execute.last_failure or nbgrader_error(result)}).encode()
@@ -386,6 +398,8 @@ def checked_result(raw, notebooks):
     worker = result.get("worker") if isinstance(result, dict) else None
     if not (isinstance(worker, dict) and text(worker.get("protections")) and text(worker.get("host"))):
         return refused("no worker description")
+    if worker.get("code") != code_fingerprint():
+        return refused(f"{worker['host']} runs another version of the grader: install this one there")
     if "error" in result:
         return result if text(result["error"]) else refused("an error that is not text")
     shape = [
@@ -589,9 +603,10 @@ def main(argv=None):
     else:
         workers = min(args.workers, len(todo)) or 1
         graded = grade_locally(workers, memory_bytes, tasks)
-    seen_workers = set()
+    seen_workers, writing = set(), 0.0  # seconds this process spends on results: what bounds a cluster
     with tqdm(total=len(todo), desc=f"Grading ({workers} workers)", unit="submission", file=sys.stderr) as bar:
         for (assignment, student, notes, fingerprint, done), raw in graded:
+            received = time.perf_counter()
             notebooks = {Path(name).stem for name in (root / "source" / assignment).glob("*.ipynb")}
             result = checked_result(raw, notebooks) if isinstance(raw, bytes) else {"error": raw}
             worker = result.get("worker")
@@ -618,6 +633,7 @@ def main(argv=None):
                 kept = {k: result[k] for k in ("timestamp", "notebooks")}  # enough to merge again
                 record(done, {"fingerprint": fingerprint, "line": line, "result": kept})
                 counts["graded"] += 1
+            writing += time.perf_counter() - received
             report.append(line)
             bar.write(line)
             bar.update()
@@ -632,6 +648,8 @@ def main(argv=None):
     elapsed = time.monotonic() - started
     summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
     print(f"Done in {elapsed:.1f} s with {workers} workers: {summary or 'nothing to grade'}.")
+    if todo:
+        print(f"Checking and writing results here: {1000 * writing / len(todo):.0f} ms per submission.")
     print(f"Grades: {grades_csv}\nReport: {report_file}")
 
 

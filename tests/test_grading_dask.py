@@ -6,7 +6,9 @@ a working folder of its own that holds no copy of the course. The batch: the ref
 and corpus submissions of two notebooks of tests/test_corpus.py, and a few attacks.
 """
 import csv
+import json
 import os
+import pickle
 import shutil
 import socket
 import subprocess
@@ -185,3 +187,28 @@ def test_a_task_holds_only_its_students_submission(graded, tmp_path):
     others = {s for s, *_ in BATCH} - {student}
     assert not [s for s in others if s.encode() in everything]
     assert task["gradebook"] != (on_dask / "autograder" / "gradebook.db").read_bytes()
+
+
+def reply(**changes):
+    """A worker's reply in the shape grade_task gives, with `changes`."""
+    quiz = attacks.QUIZ
+    result = {"worker": {"host": "node-1", "pid": 1, "slot": 0, "code": grade.code_fingerprint(), "protections": "..."},
+              "timestamp": None, "feedback": None,
+              "notebooks": {quiz: {"grades": {"q01_test": [1.0, False]}, "comments": {"q01_answer": None}, "late_penalty": None}},
+              "pages": {f"{quiz}.html": "<html></html>"}, "autograded": {}}
+    return json.dumps({**result, **changes}).encode()
+
+
+@pytest.mark.parametrize("raw, why", [
+    (pickle.dumps({"a": 1}), "not JSON"),
+    (reply(pages={"../../../gradebook.db.html": ""}), "feedback pages"),
+    (reply(autograded={"other.ipynb": "{}"}), "autograded notebooks"),
+    (reply(notebooks={attacks.QUIZ: {"grades": {"q01_test": ["10", False]}, "comments": {}, "late_penalty": None}}), "scores"),
+    (reply(worker={"host": "node-1", "code": "another", "protections": "..."}), "another version of the grader"),
+    (reply(timestamp="yesterday"), "ValueError"),
+    ({"not": "bytes"}, "not bytes"),
+])
+def test_a_reply_out_of_shape_is_refused_with_its_reason(raw, why):
+    assert "error" not in grade.checked_result(reply(), {attacks.QUIZ})
+    result = grade.checked_result(raw, {attacks.QUIZ})
+    assert result["error"].startswith("the worker's reply is refused") and why in result["error"], result
