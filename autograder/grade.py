@@ -470,8 +470,8 @@ def record(path, entry):
 
 
 def grade_locally(workers, memory_bytes, tasks):
-    """Grade (job, task) pairs in `workers` local processes; yield (job, reply bytes or why it failed)
-    as they finish. Workers die with this process (see start_worker)."""
+    """Grade (job, task) pairs in `workers` local processes; yield (job, reply, None) as they finish,
+    or (job, None, why) when the worker itself failed. Workers die with this process (see start_worker)."""
     context = multiprocessing.get_context("spawn")
     slots = context.Queue()
     for slot in range(workers):
@@ -481,14 +481,14 @@ def grade_locally(workers, memory_bytes, tasks):
         futures = {pool.submit(grade_task, task): job for job, task in tasks}
         for future in as_completed(futures):
             try:
-                yield futures[future], future.result()
+                yield futures[future], future.result(), None
             except Exception as error:  # the worker itself failed: say so, keep grading the others
-                yield futures[future], f"{type(error).__name__}: {error}"
+                yield futures[future], None, f"{type(error).__name__}: {error}"
 
 
 def grade_on_dask(address, tls, tasks):
     """Grade (job, task) pairs on the workers of the Dask cluster at `address`, over TLS when `tls`
-    names (CA file, certificate, key); yield (job, reply bytes or why it failed) as they finish.
+    names (CA file, certificate, key); yield (job, reply, None) as they finish, or (job, None, why).
 
     This process unpickles nothing a worker chose: it takes results only as msgpack (which carries
     bytes, no objects), only through the scheduler, and never reads a failed task's exception (Dask
@@ -504,20 +504,23 @@ def grade_on_dask(address, tls, tasks):
     allowed = dask.config.get("distributed.scheduler.allowed-failures")
     with Client(address, security=security, serializers=["msgpack"], deserializers=["msgpack"],
                 direct_to_workers=False) as client:
+        # By name from the installed package: under `python -m autograder.grade` this module is
+        # __main__, whose functions Dask would ship by value instead.
+        from autograder.grade import grade_task as by_name
         futures = {}
         for job, task in tasks:
             # pure=False: the same submission graded again is a new task, never a cached result.
-            futures[client.submit(grade_task, task, pure=False, key=f"grade-{job[0]}-{job[1]}-{uuid.uuid4().hex}")] = job
+            futures[client.submit(by_name, task, pure=False, key=f"grade-{job[0]}-{job[1]}-{uuid.uuid4().hex}")] = job
         for future in completed(futures):
             job = futures.pop(future)
             if future.status != "finished":  # grade_task never raises: Dask gave up on it
-                yield job, (f"Dask gave up on it (KilledWorker: a worker died grading it, {allowed + 1} times "
+                yield job, None, (f"Dask gave up on it (KilledWorker: a worker died grading it, {allowed + 1} times "
                             "in all, or could not run it); it is graded again on the next run")
                 continue
             try:
-                yield job, future.result()
+                yield job, future.result(), None
             except Exception as error:  # a reply msgpack does not carry: refused unread
-                yield job, f"the worker's reply is refused: {type(error).__name__}: {error}"
+                yield job, None, f"the worker's reply is refused: {type(error).__name__}: {error}"
             future.release()
 
 
@@ -551,6 +554,7 @@ def main(argv=None):
         parser.error("a tls:// scheduler needs --tls-ca-file, --tls-cert and --tls-key, and they need a tls:// scheduler")
     root = args.root.resolve()
     started = time.monotonic()
+    code_fingerprint()  # of the code as this process starts, which workers' replies must match
     grades_csv = root / "autograder" / "grades.csv"
     report_file = root / "autograder" / "grading-report.txt"
     api, submitted = load_api(root)
@@ -605,10 +609,10 @@ def main(argv=None):
         graded = grade_locally(workers, memory_bytes, tasks)
     seen_workers, writing = set(), 0.0  # seconds this process spends on results: what bounds a cluster
     with tqdm(total=len(todo), desc=f"Grading ({workers} workers)", unit="submission", file=sys.stderr) as bar:
-        for (assignment, student, notes, fingerprint, done), raw in graded:
+        for (assignment, student, notes, fingerprint, done), raw, failure in graded:
             received = time.perf_counter()
             notebooks = {Path(name).stem for name in (root / "source" / assignment).glob("*.ipynb")}
-            result = checked_result(raw, notebooks) if isinstance(raw, bytes) else {"error": raw}
+            result = {"error": failure} if failure else checked_result(raw, notebooks)
             worker = result.get("worker")
             if worker and (worker["host"], worker.get("pid")) not in seen_workers:
                 seen_workers.add((worker["host"], worker.get("pid")))
