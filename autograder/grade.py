@@ -4,10 +4,13 @@ Submissions lie where nbgrader expects them (`autograder/submitted/<student_id>/
 are never modified. Each is first checked and copied to `autograder/staged/`: notebooks that are
 empty, too large or not notebooks at all are set aside with a reason, and a single notebook saved
 under another name is graded under the expected one. nbgrader records the source version in the
-gradebook; then worker processes (one per core by default) each run nbgrader's autograde and
-feedback for one submission at a time, against a private copy of the gradebook, with student code
-sandboxed (autograder/execute.py, autograder/sandbox.py). Only this process writes the course's
-gradebook: it merges each result as it arrives, then records it in `autograder/grading/results/`.
+gradebook. Then each submission becomes one task, as data: its notebooks' bytes, the assignment's
+source files and a gradebook holding only that assignment and that student. Worker processes (one
+per core by default, or the workers of a Dask cluster with `--scheduler`) run nbgrader's autograde
+and feedback on a task in a private folder, with student code sandboxed (autograder/execute.py,
+autograder/sandbox.py), and send back JSON: scores, feedback pages, autograded notebooks. This process
+checks that JSON, writes the pages and is the only writer of the course's gradebook: it merges each
+result as it arrives, then records it in `autograder/grading/results/`.
 A grader killed mid-batch loses nothing: run again, and results already recorded for unchanged
 submissions are merged again instead of graded again, so a batch is never graded twice.
 A submission with nothing to grade gets a zero, never a missing row. One line per student and
@@ -17,6 +20,8 @@ assignment says what happened; the same lines go to `autograder/grading-report.t
 import argparse
 import ctypes
 import datetime
+import fcntl
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -25,6 +30,7 @@ import re
 import resource
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -34,12 +40,14 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import nbformat
+from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 from tqdm import tqdm
 from traitlets.config import PyFileConfigLoader
 
-from autograder import execute, exports, feedback as pages, sandbox
+import imbalanced_course
+from autograder import execute, exports, feedback as pages, lms, sandbox
 
 REPO = Path(__file__).resolve().parent.parent
 STAGED = Path("autograder") / "staged"
@@ -52,16 +60,17 @@ MAX_NOTEBOOK_MB = 20  # far above any honest answer; stops output bombs before a
 warnings.filterwarnings("ignore", message=".*not in session, add operation along", module="nbgrader")
 
 
-def load_api(root, gradebook=None, worker=0, limits=None):
-    """nbgrader's API for the course at `root`, configured by the repository's nbgrader_config.py,
-    and the folder where students' submissions lie. `gradebook` replaces the course's gradebook
-    file; `worker` picks the sandbox's account; `limits` sets SandboxedExecute's timeout, budget
-    and max_reply_mb where given."""
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
+def load_api(root, gradebook=None, worker=0, limits=None, config_folder=REPO, hide=()):
+    """nbgrader's API for the course at `root`, configured by the nbgrader_config.py in
+    `config_folder` (the repository's; a grading task carries a copy), and the folder where students'
+    submissions lie. `gradebook` replaces the course's gradebook file; `worker` picks the sandbox's
+    account; `limits` sets SandboxedExecute's timeout, budget and max_reply_mb where given; `hide`
+    names more folders the kernel must not see."""
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(config_folder)).load_config()
     config.CourseDirectory.root = str(root)
     config.CourseDirectory.db_url = f"sqlite:///{gradebook or root / 'autograder' / 'gradebook.db'}"
     config.SandboxedExecute.worker = worker
-    config.SandboxedExecute.hide = [str(root)]
+    config.SandboxedExecute.hide = [str(root), *hide]
     for name, value in (limits or {}).items():
         if value:
             setattr(config.SandboxedExecute, name, value)
@@ -216,27 +225,40 @@ def digest(folder):
     return h.hexdigest()
 
 
+@functools.cache
+def code_fingerprint():
+    """A fingerprint of the grading code this process imports, wherever it is installed: a worker
+    running another version is refused."""
+    h = hashlib.sha256()
+    for package in (Path(__file__).parent, Path(imbalanced_course.__file__).parent):
+        for path in sorted([*package.glob("*.py"), *package.glob("templates/*/*.j2")]):  # the feedback page's too
+            h.update(f"{package.name}/{path.relative_to(package)}".encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
 def grader_fingerprint():
     """A fingerprint of the grader itself: results recorded by another version are graded again."""
-    h = hashlib.sha256()
-    for path in sorted([*(REPO / "autograder").glob("*.py"), *(REPO / "imbalanced_course").glob("*.py"),
-                        *(REPO / "autograder" / "templates").rglob("*.j2"), REPO / "nbgrader_config.py"]):
-        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()
+    return code_fingerprint() + hashlib.sha256((REPO / "nbgrader_config.py").read_bytes()).hexdigest()
 
 
 # Each worker process keeps one slot number for its life: it picks the sandbox's account.
 _slot = None
+SLOT_LOCKS = Path("/tmp/imbalanced-course-slots")  # host-wide: Dask workers on one host never share a slot
 
 
-def start_worker(slots, memory_bytes):
-    global _slot
-    _slot = slots.get()
-    # The grader's own work on a student's choices (tests fitting a rebuilt estimator, decoding a
-    # reply) is bounded too: past this a MemoryError fails that test, not the machine.
+def limit_memory(memory_bytes):
+    """The grader's own work on a student's choices (tests fitting a rebuilt estimator, decoding a
+    reply) is bounded too: past this a MemoryError fails that test, not the machine."""
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     limit = memory_bytes if hard == resource.RLIM_INFINITY else min(memory_bytes, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def start_worker(slots, memory_bytes):
+    """Set up a worker process of the local pool."""
+    global _slot
+    _slot = slots.get()
+    limit_memory(memory_bytes)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the batch from the main process
     try:  # die with the main process, even if it is killed outright: no orphan grading goes on
         ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
@@ -244,37 +266,182 @@ def start_worker(slots, memory_bytes):
         pass
 
 
-def grade_one(root, template, assignment, student, limits):
-    """Autograde and write feedback for one staged submission, against a private gradebook copy.
+def claim_slot():
+    """A slot no other process on this host holds, kept (its lock file open) for this process's
+    life: how a Dask worker, started by someone else, gets one."""
+    SLOT_LOCKS.mkdir(mode=0o700, exist_ok=True)
+    for slot in range(1000):
+        lock = os.open(SLOT_LOCKS / f"{slot}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(lock)
+            continue
+        return slot  # the lock goes with the process
+    raise RuntimeError(f"no free grading slot under {SLOT_LOCKS}")
 
-    Returns the scores to merge into the course's gradebook, or the reason it failed.
-    """
+
+def files_of(folder):
+    """{relative path: bytes} of every file under `folder`."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+
+
+def write_files(folder, files):
+    for name, data in files.items():
+        path = Path(folder) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def assignment_gradebook(root, course_api, assignment):
+    """A gradebook holding only `assignment` as nbgrader records it from its source, with the course
+    gradebook's due date: what every task of that assignment starts from (no student, no other
+    assignment)."""
+    path = root / GRADING / "assignments" / f"{assignment}.db"
+    path.unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    api, _ = load_api(root, path)
+    result = api.generate_assignment(assignment, force=True, create=True)
+    if not result["success"]:
+        sys.exit(f"Cannot prepare {assignment} for grading: {nbgrader_error(result)}")
+    with course_api.gradebook as course, api.gradebook as gb:
+        gb.update_or_create_assignment(assignment, duedate=course.find_assignment(assignment).duedate)
+    return path
+
+
+def task_input(root, template, assignment, student, limits, memory_bytes):
+    """One submission as data, for a worker that sees nothing else: the staged notebooks and files,
+    the assignment's source files, a gradebook holding that assignment and that student only, and the
+    nbgrader configuration."""
     with tempfile.TemporaryDirectory() as private:
         gradebook = Path(private) / "gradebook.db"
         shutil.copy(template, gradebook)
-        api, _ = load_api(root, gradebook, _slot, limits)
-        result = api.autograde(assignment, student, force=True, create=True)
-        if not result["success"]:
-            return {"error": execute.last_failure or nbgrader_error(result)}
-        feedback = api.generate_feedback(assignment, student, force=True)
-        for page in (root / api.coursedir.feedback_directory / student / assignment).glob("*.html"):
-            pages.forbid_scripts(page)
+        with Gradebook(f"sqlite:///{gradebook}") as gb:
+            gb.update_or_create_student(student)
+        return {
+            "assignment": assignment, "student": student, "limits": limits, "memory_bytes": memory_bytes,
+            "hide": [str(root)],  # the course, should the worker's machine hold it
+            "config": (REPO / "nbgrader_config.py").read_bytes(),
+            "source": files_of(root / "source" / assignment),
+            "submission": files_of(root / STAGED / student / assignment),
+            "gradebook": gradebook.read_bytes(),
+        }
+
+
+def grade_task(task):
+    """Autograde one submission given as data (task_input) and write its feedback, in a private
+    folder: what a worker runs, in the local pool or on a Dask worker.
+
+    Returns JSON as bytes, never an object to unpickle: the scores to merge, the feedback pages, the
+    autograded notebooks, or the reason it failed, and the sandbox's protections on this worker.
+    """
+    global _slot
+    if _slot is None:  # a Dask worker's first task
+        _slot = claim_slot()
+        limit_memory(task["memory_bytes"])
+    assignment, student = task["assignment"], task["student"]
+    worker = {"host": socket.gethostname(), "pid": os.getpid(), "slot": _slot, "code": code_fingerprint(),
+              "protections": sandbox.describe_protections()}
+    try:
+        with tempfile.TemporaryDirectory(prefix="imbc-task-") as private:
+            private = Path(private)
+            course = private / "course"
+            write_files(private, {"nbgrader_config.py": task["config"], "gradebook.db": task["gradebook"]})
+            write_files(course / "source" / assignment, task["source"])
+            write_files(course / STAGED / student / assignment, task["submission"])
+            api, _ = load_api(course, private / "gradebook.db", _slot, task["limits"], config_folder=private,
+                              hide=task["hide"])
+            result = api.autograde(assignment, student, force=True, create=True)
+            if not result["success"]:
+                return json.dumps({"worker": worker, "error": execute.last_failure or nbgrader_error(result)}).encode()
+            feedback = api.generate_feedback(assignment, student, force=True)
+            folder = lambda kind: course / kind / student / assignment
+            with api.gradebook as gb:
+                submission = gb.find_submission(assignment, student)
+                result = {
+                    "worker": worker,
+                    "timestamp": submission.timestamp.isoformat() if submission.timestamp else None,
+                    "notebooks": {nb.name: {
+                        "grades": {g.name: [g.auto_score, g.needs_manual_grade] for g in nb.grades},
+                        "comments": {c.name: c.auto_comment for c in nb.comments},
+                        "late_penalty": nb.late_submission_penalty,
+                    } for nb in submission.notebooks},
+                    "feedback": None if feedback["success"] else nbgrader_error(feedback),
+                    "pages": {p.name: p.read_text() for p in folder(api.coursedir.feedback_directory).glob("*.html")},
+                    "autograded": {p.name: p.read_text() for p in folder(api.coursedir.autograded_directory).glob("*.ipynb")},
+                }
+            return json.dumps(result).encode()
+    except Exception as error:  # a task never raises: Dask would pickle the exception for the main process
+        return json.dumps({"worker": worker, "error": f"{type(error).__name__}: {error}"}).encode()
+
+
+MAX_RESULT_MB = 10 * MAX_NOTEBOOK_MB
+
+
+def checked_result(raw, notebooks):
+    """A worker's reply as plain data, or {"error": why it is refused}: nothing in it is trusted
+    beyond its shape (the worker's sandbox may be broken). `notebooks` are the assignment's
+    notebook names without .ipynb."""
+    def refused(why):
+        return {"error": f"the worker's reply is refused: {why}"}
+    if not isinstance(raw, bytes):
+        return refused(f"{type(raw).__name__}, not bytes")
+    if len(raw) > MAX_RESULT_MB * 2**20:
+        return refused(f"{len(raw) / 2**20:.0f} MB, above {MAX_RESULT_MB} MB")
+    try:
+        result = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as err:
+        return refused(f"not JSON ({err})")
+    text = lambda v: isinstance(v, str)
+    number = lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+    worker = result.get("worker") if isinstance(result, dict) else None
+    if not (isinstance(worker, dict) and text(worker.get("protections")) and text(worker.get("host"))):
+        return refused("no worker description")
+    if worker.get("code") != code_fingerprint():
+        return refused(f"{worker['host']} runs another version of the grader: install this one there")
+    if "error" in result:
+        return result if text(result["error"]) else refused("an error that is not text")
+    shape = [
+        (result.get("timestamp") is None or text(result.get("timestamp")), "timestamp"),
+        (result.get("feedback") is None or text(result.get("feedback")), "feedback"),
+        (isinstance(result.get("notebooks"), dict) and set(result["notebooks"]) <= notebooks, "notebook names"),
+        (isinstance(result.get("pages"), dict) and set(result["pages"]) <= {f"{n}.html" for n in notebooks}
+         and all(map(text, result["pages"].values())), "feedback pages"),
+        (isinstance(result.get("autograded"), dict) and set(result["autograded"]) <= {f"{n}.ipynb" for n in notebooks}
+         and all(map(text, result["autograded"].values())), "autograded notebooks"),
+    ]
+    for scores in (result["notebooks"].values() if isinstance(result.get("notebooks"), dict) else []):
+        shape.append((isinstance(scores, dict) and number(scores.get("late_penalty"))
+                       and isinstance(scores.get("grades"), dict) and isinstance(scores.get("comments"), dict)
+                       and all(isinstance(g, list) and len(g) == 2 and number(g[0]) and isinstance(g[1], bool)
+                               for g in scores["grades"].values())
+                       and all(v is None or text(v) for v in scores["comments"].values()), "scores"))
+    wrong = [name for ok, name in shape if not ok]
+    if wrong:
+        return refused(f"unexpected {', '.join(dict.fromkeys(wrong))}")
+    try:
+        if result["timestamp"]:
+            datetime.datetime.fromisoformat(result["timestamp"])
         incidents = []
-        for path in sorted((root / api.coursedir.autograded_directory / student / assignment).glob("*.ipynb")):
-            found = nbformat.read(path, as_version=4).metadata.get("imbalanced_course", {}).get("incidents", [])
-            incidents += [f"{path.stem}: {text}" for text in found]
-        with api.gradebook as gb:
-            submission = gb.find_submission(assignment, student)
-            return {
-                "timestamp": submission.timestamp.isoformat() if submission.timestamp else None,
-                "notebooks": {nb.name: {
-                    "grades": {g.name: [g.auto_score, g.needs_manual_grade] for g in nb.grades},
-                    "comments": {c.name: c.auto_comment for c in nb.comments},
-                    "late_penalty": nb.late_submission_penalty,
-                } for nb in submission.notebooks},
-                "feedback": None if feedback["success"] else nbgrader_error(feedback),
-                "incidents": incidents,
-            }
+        for name, notebook in sorted(result["autograded"].items()):
+            found = nbformat.reads(notebook, as_version=4).metadata.get("imbalanced_course", {}).get("incidents", [])
+            incidents += [f"{Path(name).stem}: {text}" for text in found if isinstance(text, str)]
+    except Exception as err:
+        return refused(f"{type(err).__name__}: {err}")
+    result["incidents"] = incidents
+    return result
+
+
+def write_outputs(root, api, assignment, student, result):
+    """The feedback pages (scripts forbidden here, whatever the worker did) and autograded notebooks,
+    each replacing the folder the last grading wrote."""
+    for kind, files in ((api.coursedir.feedback_directory, result["pages"]),
+                        (api.coursedir.autograded_directory, result["autograded"])):
+        folder = root / kind / student / assignment
+        shutil.rmtree(folder, ignore_errors=True)
+        write_files(folder, {name: text.encode() for name, text in files.items()})
+    for page in (root / api.coursedir.feedback_directory / student / assignment).glob("*.html"):
+        pages.forbid_scripts(page)
 
 
 def merge(api, assignment, student, result):
@@ -294,7 +461,10 @@ def merge(api, assignment, student, result):
 
 
 def graded_line(api, assignment, student, notes):
-    """The report line of a graded submission: its score from the course's gradebook, and the notes."""
+    """The report line of a graded submission: its score from the course's gradebook, when the LMS
+    says it was handed in (and if late), and the notes."""
+    collected = lms.collection_note(api.coursedir.root, assignment, student)
+    notes = [collected, *notes] if collected else notes
     with api.gradebook as gb:
         submission = gb.find_submission(assignment, student)
         score = f"{submission.score:g}/{submission.max_score:g}"
@@ -307,6 +477,61 @@ def record(path, entry):
     partial = path.with_suffix(".partial")
     partial.write_text(json.dumps(entry))
     os.replace(partial, path)
+
+
+def grade_locally(workers, memory_bytes, tasks):
+    """Grade (job, task) pairs in `workers` local processes; yield (job, reply, None) as they finish,
+    or (job, None, why) when the worker itself failed. Workers die with this process (see start_worker)."""
+    context = multiprocessing.get_context("spawn")
+    slots = context.Queue()
+    for slot in range(workers):
+        slots.put(slot)
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker,
+                             initargs=(slots, memory_bytes)) as pool:
+        futures = {pool.submit(grade_task, task): job for job, task in tasks}
+        for future in as_completed(futures):
+            try:
+                yield futures[future], future.result(), None
+            except Exception as error:  # the worker itself failed: say so, keep grading the others
+                yield futures[future], None, f"{type(error).__name__}: {error}"
+
+
+def grade_on_dask(address, tls, tasks):
+    """Grade (job, task) pairs on the workers of the Dask cluster at `address`, over TLS when `tls`
+    names (CA file, certificate, key); yield (job, reply, None) as they finish, or (job, None, why).
+
+    This process unpickles nothing a worker chose: it takes results only as msgpack (which carries
+    bytes, no objects), only through the scheduler, and never reads a failed task's exception (Dask
+    would unpickle it). A worker that dies mid-task costs a retry on another; after
+    `distributed.scheduler.allowed-failures` deaths Dask gives up (KilledWorker).
+    """
+    # Imported here: local grading's worker processes import this module and need none of Dask.
+    import dask
+    from distributed import Client, Security, as_completed as completed
+
+    security = Security(tls_ca_file=tls[0], tls_client_cert=tls[1], tls_client_key=tls[2],
+                        require_encryption=True) if all(tls) else None
+    allowed = dask.config.get("distributed.scheduler.allowed-failures")
+    with Client(address, security=security, serializers=["msgpack"], deserializers=["msgpack"],
+                direct_to_workers=False) as client:
+        # By name from the installed package: under `python -m autograder.grade` this module is
+        # __main__, whose functions Dask would ship by value instead.
+        from autograder.grade import grade_task as by_name
+        futures = {}
+        for job, task in tasks:
+            # pure=False: the same submission graded again is a new task, never a cached result.
+            futures[client.submit(by_name, task, pure=False, key=f"grade-{job[0]}-{job[1]}-{uuid.uuid4().hex}")] = job
+        for future in completed(futures):
+            job = futures.pop(future)
+            if future.status != "finished":  # grade_task never raises: Dask gave up on it
+                yield job, None, (f"Dask gave up on it (KilledWorker: a worker died grading it, {allowed + 1} times "
+                            "in all, or could not run it); it is graded again on the next run")
+                continue
+            try:
+                yield job, future.result(), None
+            except Exception as error:  # a reply msgpack does not carry: refused unread
+                yield job, None, f"the worker's reply is refused: {type(error).__name__}: {error}"
+            future.release()
 
 
 def main(argv=None):
@@ -323,11 +548,23 @@ def main(argv=None):
     parser.add_argument("--worker-memory-gb", type=float, default=6,
                         help="address space each grading worker may use, kernels apart (default: 6)")
     parser.add_argument("--regrade", action="store_true", help="grade again submissions already graded unchanged")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="grade on the workers of this Dask cluster (tcp://HOST:8786 or tls://HOST:8786; "
+                             "docs/grading-at-scale.md) instead of --workers local processes")
+    parser.add_argument("--tls-ca-file", help="with --scheduler: the CA certificate the cluster's certificates are signed by")
+    parser.add_argument("--tls-cert", help="with --scheduler: this grader's certificate (PEM)")
+    parser.add_argument("--tls-key", help="with --scheduler: this grader's private key (PEM)")
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be 1 or more")
+    tls = [args.tls_ca_file, args.tls_cert, args.tls_key]
+    if any(tls) and not (all(tls) and args.scheduler):
+        parser.error("--tls-ca-file, --tls-cert and --tls-key go together, with --scheduler")
+    if args.scheduler and args.scheduler.startswith("tls://") != all(tls):
+        parser.error("a tls:// scheduler needs --tls-ca-file, --tls-cert and --tls-key, and they need a tls:// scheduler")
     root = args.root.resolve()
     started = time.monotonic()
+    code_fingerprint()  # of the code as this process starts, which workers' replies must match
     grades_csv = root / "autograder" / "grades.csv"
     report_file = root / "autograder" / "grading-report.txt"
     api, submitted = load_api(root)
@@ -361,9 +598,7 @@ def main(argv=None):
                 continue
             jobs.append((assignment, student, notes, digest(staged) + source_fingerprint))
 
-    template = root / GRADING / "gradebook-template.db"  # the prepared gradebook, copied by each worker
-    template.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(root / "autograder" / "gradebook.db", template)
+    templates = {assignment: assignment_gradebook(root, api, assignment) for assignment in submissions}
     todo = []
     for assignment, student, notes, fingerprint in jobs:
         done = root / GRADING / "results" / assignment / f"{student}.json"
@@ -375,35 +610,46 @@ def main(argv=None):
         else:
             todo.append((assignment, student, notes, fingerprint, done))
 
-    workers = min(args.workers, len(todo)) or 1
-    slots = multiprocessing.get_context("spawn").Queue()
-    for slot in range(workers):
-        slots.put(slot)
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=start_worker, initargs=(slots, int(args.worker_memory_gb * 2**30))) as pool, \
-            tqdm(total=len(todo), desc=f"Grading ({workers} workers)", unit="submission", file=sys.stderr,
-                 disable=None) as bar:  # no bar when stderr is no terminal: its padded lines would clutter a log
-        limits = {"timeout": args.timeout, "budget": args.budget, "max_reply_mb": args.max_reply_mb}
-        futures = {pool.submit(grade_one, root, template, job[0], job[1], limits): job for job in todo}
-        for future in as_completed(futures):
-            assignment, student, notes, fingerprint, done = futures[future]
-            try:
-                result = future.result()
-            except Exception as error:  # the worker itself failed: say so, keep grading the others
-                result = {"error": f"{type(error).__name__}: {error}"}
+    limits = {"timeout": args.timeout, "budget": args.budget, "max_reply_mb": args.max_reply_mb}
+    memory_bytes = int(args.worker_memory_gb * 2**30)
+    tasks = ((job, task_input(root, templates[job[0]], job[0], job[1], limits, memory_bytes)) for job in todo)
+    if args.scheduler:
+        graded, workers = grade_on_dask(args.scheduler, tls, tasks), "Dask"
+    else:
+        workers = min(args.workers, len(todo)) or 1
+        graded = grade_locally(workers, memory_bytes, tasks)
+    seen_workers, writing = set(), 0.0  # seconds this process spends on results: what bounds a cluster
+    with tqdm(total=len(todo), desc=f"Grading ({workers} workers)", unit="submission", file=sys.stderr,
+              disable=None) as bar:  # no bar when stderr is no terminal: its padded lines would clutter a log
+        for (assignment, student, notes, fingerprint, done), raw, failure in graded:
+            received = time.perf_counter()
+            notebooks = {Path(name).stem for name in (root / "source" / assignment).glob("*.ipynb")}
+            result = {"error": failure} if failure else checked_result(raw, notebooks)
+            worker = result.get("worker")
+            if worker and (worker["host"], worker.get("pid")) not in seen_workers:
+                seen_workers.add((worker["host"], worker.get("pid")))
+                if args.scheduler:  # each worker's sandbox may differ from this machine's
+                    bar.write(f"Sandbox on {worker['host']} (process {worker.get('pid')}): {worker['protections']}")
+            if "error" not in result:
+                try:
+                    merge(api, assignment, student, result)
+                except Exception as error:  # grades of cells the source does not have, say
+                    result = {"error": f"the worker's reply is refused: {type(error).__name__}: {error}"}
             if "error" in result:
                 line = f"{student} {assignment}: FAILED: {result['error']}" + (f" ({'; '.join(notes)})" if notes else "")
                 counts["FAILED"] += 1
                 with api.gradebook as gradebook:  # a row in grades.csv; the report says why it is empty
                     gradebook.update_or_create_student(student)
             else:
-                merge(api, assignment, student, result)
+                write_outputs(root, api, assignment, student, result)
                 notes = notes + result["incidents"]
                 if result["feedback"]:
                     notes.append(f"no feedback: {result['feedback']}")
                 line = graded_line(api, assignment, student, notes)
-                record(done, {"fingerprint": fingerprint, "line": line, "result": result})
+                kept = {k: result[k] for k in ("timestamp", "notebooks")}  # enough to merge again
+                record(done, {"fingerprint": fingerprint, "line": line, "result": kept})
                 counts["graded"] += 1
+            writing += time.perf_counter() - received
             report.append(line)
             bar.write(line)
             bar.update()
@@ -418,6 +664,8 @@ def main(argv=None):
     elapsed = time.monotonic() - started
     summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
     print(f"Done in {elapsed:.1f} s with {workers} workers: {summary or 'nothing to grade'}.")
+    if todo:
+        print(f"Checking and writing results here: {1000 * writing / len(todo):.0f} ms per submission.")
     print(f"Grades: {grades_csv}\nReport: {report_file}")
 
 

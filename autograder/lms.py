@@ -221,7 +221,9 @@ def collection_note(root, assignment, student_id):
     collected = Path(root) / DOWNLOADED / assignment / "collected.csv"
     if not collected.exists():
         return ""
-    for row in csv.DictReader(open(collected, newline="", encoding="utf-8")):
+    with open(collected, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
         if row["student_id"] == student_id and row["submitted"]:
             when = datetime.datetime.fromisoformat(row["submitted"]).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
             return f"submitted {when}" + (", late" if row["late"] == "True" else "")

@@ -235,3 +235,80 @@ def test_grader_pod_is_alone_and_gives_its_cores_to_the_workers():
     env = {e["name"]: e for e in grader_container()["env"]}
     assert env["GRADER_WORKERS"]["valueFrom"]["resourceFieldRef"]["resource"] == "limits.cpu"
     assert grader_container()["resources"]["limits"]["cpu"]
+
+
+# Grading on a Dask cluster (docs/grading-at-scale.md): dask-kubernetes beside the hub, dask-jobqueue on Slurm
+
+
+def dask_cluster():
+    return one("dask-cluster.yaml", "DaskCluster")
+
+
+def options(args):
+    """{--option: value} of a command line given as a list."""
+    return {a: b for a, b in zip(args, args[1:]) if a.startswith("--")}
+
+
+def test_dask_workers_run_the_class_image_with_the_grader_pods_sandbox_settings():
+    worker = dask_cluster()["spec"]["worker"]["spec"]
+    grader = one("grader.yaml", "Deployment")["spec"]["template"]["spec"]
+    (container,) = worker["containers"]
+    assert container["image"] == built_image()
+    for key in ("runAsUser", "seccompProfile"):  # bubblewrap as jovyan, as docs/deployment.md says
+        assert worker["securityContext"][key] == grader["securityContext"][key]
+    assert container["args"][:2] == ["dask", "worker"] and options(container["args"])["--nthreads"] == "1"
+    assert container["resources"]["limits"]["cpu"] == "1"
+
+
+def test_dask_workers_hold_no_course_and_no_gradebook():
+    worker = dask_cluster()["spec"]["worker"]["spec"]
+    assert not [v for v in worker["volumes"] if "persistentVolumeClaim" in v]
+    assert worker["automountServiceAccountToken"] is False
+
+
+def test_the_scheduler_speaks_tls_only_with_certificates_of_one_ca():
+    spec = dask_cluster()["spec"]
+    (scheduler,) = spec["scheduler"]["spec"]["containers"]
+    (worker,) = spec["worker"]["spec"]["containers"]
+    assert options(scheduler["args"])["--protocol"] == "tls"
+    port = options(scheduler["args"])["--port"]
+    service = f"{dask_cluster()['metadata']['name']}-scheduler"
+    assert f"tls://{service}:{port}" in worker["args"]
+    for container in (scheduler, worker):
+        assert options(container["args"])["--tls-ca-file"] == "/etc/grading-tls/ca.pem"
+    header = (HUB / "dask-cluster.yaml").read_text()
+    assert f"--scheduler tls://{service}:{port}" in header
+    mounts = {m["name"]: m["mountPath"] for m in grader_container()["volumeMounts"]}
+    (volume,) = [v for v in one("grader.yaml", "Deployment")["spec"]["template"]["spec"]["volumes"]
+                 if v["name"] == "grading-tls"]
+    files = {f"{mounts['grading-tls']}/{item['path']}" for item in volume["secret"]["items"]}
+    assert {"/etc/grading-tls/ca.pem", "/etc/grading-tls/grader.pem"} <= files
+    assert all(path in header for path in files), "the grading command names files the grader pod lacks"
+
+
+def test_only_the_grader_and_the_workers_reach_the_scheduler():
+    policy = next(d for d in manifests("dask-cluster.yaml")
+                  if d["kind"] == "NetworkPolicy" and d["spec"]["podSelector"]["matchLabels"].get("dask.org/component") == "scheduler")
+    allowed = [peer["podSelector"]["matchLabels"] for rule in policy["spec"]["ingress"] for peer in rule["from"]]
+    grader_labels = one("grader.yaml", "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert any(labels.items() <= grader_labels.items() for labels in allowed)
+    assert all(labels.get("dask.org/cluster-name") == "grading" or labels.items() <= grader_labels.items() for labels in allowed)
+
+
+def slurm_cluster_call():
+    import ast
+    tree = ast.parse((REPO / "autograder" / "slurm" / "grade_on_slurm.py").read_text())
+    (call,) = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "SLURMCluster"]
+    return {k.arg: k.value for k in call.keywords}, tree
+
+
+def test_slurm_jobs_run_one_single_threaded_worker_over_tls():
+    import ast
+    keywords, tree = slurm_cluster_call()
+    assert ast.literal_eval(keywords["cores"]) == 1 and ast.literal_eval(keywords["processes"]) == 1
+    assert ast.literal_eval(keywords["worker_extra_args"]) == ["--nthreads", "1"]
+    assert ast.literal_eval(keywords["protocol"]) == "tls://"
+    assert "security" in keywords
+    source = ast.unparse(tree)
+    assert "require_encryption=True" in source and "'--scheduler', cluster.scheduler_address" in source
+    assert "dask-jobqueue==" in (REPO / "autograder" / "slurm" / "grade_on_slurm.py").read_text()
