@@ -250,6 +250,8 @@ def grade_one(root, template, assignment, student, limits):
 
     Returns the scores to merge into the course's gradebook, or the reason it failed.
     """
+    started = time.monotonic()
+    execute.phases.clear()
     with tempfile.TemporaryDirectory() as private:
         gradebook = Path(private) / "gradebook.db"
         shutil.copy(template, gradebook)
@@ -257,7 +259,9 @@ def grade_one(root, template, assignment, student, limits):
         result = api.autograde(assignment, student, force=True, create=True)
         if not result["success"]:
             return {"error": execute.last_failure or nbgrader_error(result)}
+        feedback_started = time.monotonic()
         feedback = api.generate_feedback(assignment, student, force=True)
+        execute.phases["feedback"] += time.monotonic() - feedback_started
         for page in (root / api.coursedir.feedback_directory / student / assignment).glob("*.html"):
             pages.forbid_scripts(page)
         incidents = []
@@ -275,6 +279,9 @@ def grade_one(root, template, assignment, student, limits):
                 } for nb in submission.notebooks},
                 "feedback": None if feedback["success"] else nbgrader_error(feedback),
                 "incidents": incidents,
+                # Seconds per phase, for `make bench`: the rest of the time is nbgrader's bookkeeping.
+                "phases": {**execute.phases,
+                           "bookkeeping": time.monotonic() - started - sum(execute.phases.values())},
             }
 
 

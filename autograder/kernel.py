@@ -7,6 +7,7 @@ deadline (per cell or call, and the submission's whole budget), and a kernel tha
 killed with everything it started and started again, replaying the cells run so far except the one
 at fault. Replies are decoded by `answers.py`, which only builds data.
 """
+import collections
 import contextlib
 import json
 import os
@@ -58,6 +59,8 @@ class StudentKernel:
         self.incidents = []  # what went wrong, for the grading report
         self.answer_names = {}  # handle number -> answer name, for checks on the submitted source
         self.source_check = None  # f(answer name, prefix) -> bool, set by the grader
+        self.preimport = []  # modules the lesson imports: loaded before the student's cells, timed apart
+        self.phases = collections.Counter()  # seconds spent starting the kernel and importing, for `make bench`
 
     def seconds(self, wanted):
         """`wanted` seconds, or what is left of the submission's budget; BudgetExhausted when nothing is."""
@@ -76,6 +79,7 @@ class StudentKernel:
         while True:
             if self.restarts > MAX_RESTARTS:
                 raise KernelDied(f"the kernel died {self.restarts} times: not started again")
+            started = time.monotonic()
             try:
                 self._launch()
             except SandboxBroken:
@@ -91,6 +95,13 @@ class StudentKernel:
                      "get_ipython().ask_exit = lambda: print('exit() does nothing while grading')\n")
             try:
                 self._execute(setup, self.seconds(60))
+                self.phases["kernel start"] += time.monotonic() - started
+                started = time.monotonic()
+                if self.preimport:  # errors are the student's to meet in their own import
+                    self._execute(f"import importlib as _i\nfor _m in {self.preimport!r}:\n    try:\n"
+                                  "        _i.import_module(_m)\n    except Exception:\n        pass\ndel _i, _m\n",
+                                  self.seconds(120))
+                self.phases["imports"] += time.monotonic() - started
                 for i, source in enumerate(self.history):
                     try:
                         self._execute(source, self.seconds(300))
