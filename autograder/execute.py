@@ -219,7 +219,7 @@ class SandboxedExecute(NbGraderPreprocessor):
     budget = Integer(1200, help="Seconds one notebook's grading may take in all; past it, the remaining "
                                 "cells and tests fail with that reason.").tag(config=True)
     max_reply_mb = Integer(32, help="MB a reply from the student's kernel may hold; a larger one is refused.").tag(config=True)
-    worker = Integer(0, help="Grading worker number: picks the unprivileged account.").tag(config=True)
+    worker = Integer(0, help="Grading worker number: names its scratch folders (accounts are taken host-wide).").tag(config=True)
     scratch_root = Unicode("", help="Folder for scratch folders (default: the system's temporary folder; keep its path short).").tag(config=True)
     hide = List(Unicode(), help="More folders the kernel must not see (the course).").tag(config=True)
 
@@ -251,9 +251,9 @@ class SandboxedExecute(NbGraderPreprocessor):
         base = Path(tempfile.mkdtemp(prefix="imbc-", dir=self.scratch_root or None))
         scratch = base / f"w{self.worker}"
         # The kernel gets the assignment's own data files, never files from the submission's folder.
-        sandbox.prepare_scratch(scratch, [p for p in source_path.parent.iterdir() if p.suffix != ".ipynb"], self.worker)
+        sandbox.prepare_scratch(scratch, [p for p in source_path.parent.iterdir() if p.suffix != ".ipynb"])
         folder = Path(resources.get("metadata", {}).get("path") or ".")
-        kernel = GraderKernel(scratch, self.worker, [*self.hide, str(folder)], self.timeout,
+        kernel = GraderKernel(scratch, [*self.hide, str(folder)], self.timeout,
                               self.max_reply_mb * 2**20, self.budget)
         kernel.source_check = lambda name, prefix: source_uses_module(student_code, name, prefix)
         # The lesson's own imports load before the student's cells: their cost is measured apart.

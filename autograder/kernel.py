@@ -47,13 +47,13 @@ class StudentKernel:
     """A sandboxed kernel for one notebook. If it dies or hangs, the next use starts a new one and
     replays the cells run so far, except those that killed it."""
 
-    def __init__(self, scratch, worker, hide, call_timeout=300, max_reply_bytes=kernel_side.MAX_REPLY_BYTES,
-                 budget=None):
-        self.scratch, self.worker, self.hide, self.call_timeout = Path(scratch), worker, hide, call_timeout
+    def __init__(self, scratch, hide, call_timeout=300, max_reply_bytes=kernel_side.MAX_REPLY_BYTES, budget=None):
+        self.scratch, self.hide, self.call_timeout = Path(scratch), hide, call_timeout
         self.max_reply_bytes = max_reply_bytes
         self.budget = budget  # seconds for the whole notebook; past them nothing more runs for it
         self.deadline = None if budget is None else time.monotonic() + budget
         self.km = self.kc = None
+        self.account = None  # the unprivileged account the running kernel holds (sandbox.take_account)
         self.history = []  # sources run so far, replayed after a restart
         self.restarts = 0
         self.incidents = []  # what went wrong, for the grading report
@@ -80,14 +80,7 @@ class StudentKernel:
             if self.restarts > MAX_RESTARTS:
                 raise KernelDied(f"the kernel died {self.restarts} times: not started again")
             started = time.monotonic()
-            try:
-                self._launch()
-            except SandboxBroken:
-                # The account's process limit may still be taken by the dying processes of the
-                # previous kernel (a fork bomb's): once they are gone, one more try.
-                if not sandbox.wait_until_account_is_empty(self.worker):
-                    raise
-                self._launch()
+            self._launch()
             # exit() would end the kernel some time after its cell: while grading, it does nothing.
             setup = ("import types as _t\n__grader__ = _t.ModuleType('__grader__')\n"
                      f"exec({Path(kernel_side.__file__).read_text()!r}, __grader__.__dict__)\ndel _t\n"
@@ -118,12 +111,22 @@ class StudentKernel:
     def _launch(self):
         ipc = self.scratch / "ipc"
         km = KernelManager(transport="ipc", ip=str(ipc), connection_file=str(self.scratch / "kernel.json"))
-        prefix = sandbox.kernel_command_prefix(self.scratch, self.worker, self.hide)
+        # Each launch takes an account no other kernel holds, and an empty one: a restart never waits
+        # for the processes of the kernel it replaces to finish dying.
+        try:
+            self.account = sandbox.take_account()
+        except (OSError, RuntimeError) as error:
+            raise SandboxBroken(f"no account for the kernel: {error}") from None
+        try:
+            sandbox.give_scratch(self.scratch, self.account)
+        except OSError as error:
+            self.stop()
+            raise SandboxBroken(f"the scratch folder could not be handed to the kernel: {error}") from None
+        prefix = sandbox.kernel_command_prefix(self.scratch, self.account, self.hide)
         km.format_kernel_cmd = lambda extra_arguments=None, _f=km.format_kernel_cmd: prefix + _f(extra_arguments)
         km.write_connection_file()
-        if sandbox.switches_account():
-            uid = sandbox.BASE_UID + self.worker
-            os.chown(km.connection_file, uid, uid)
+        if self.account is not None:
+            os.chown(km.connection_file, self.account.uid, self.account.uid)
         # The kernel's own messages go to a file only the grader holds open (a path in scratch could be
         # swapped for a link by student code); its last lines explain a kernel that will not start.
         self.console = tempfile.TemporaryFile()
@@ -161,7 +164,9 @@ class StudentKernel:
                 process.wait(10)
             with contextlib.suppress(Exception):
                 self.km.cleanup_resources()
-        self.km = self.kc = None
+        if self.account is not None:  # its processes may still be dying: the next taker checks
+            self.account.release()
+        self.km = self.kc = self.account = None
 
     def _execute(self, code, timeout):
         """(outputs, result text or None) of running `code`; TimeoutError or KernelDied when it fails."""
