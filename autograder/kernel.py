@@ -142,12 +142,31 @@ class StudentKernel:
                             extra_arguments=["--HistoryManager.hist_file=:memory:"])
             self.kc = km.client(context=context)
             self.kc.start_channels()
-            self.kc.wait_for_ready(timeout=120)
+            self._wait_until_ready(120)
         except Exception as error:
             self.console.seek(0)
             last = self.console.read().decode(errors="replace").strip().splitlines()[-3:]
             self.stop()
             raise SandboxBroken(f"the sandboxed kernel did not start: {error} {' | '.join(last)}".strip()) from None
+
+    def _wait_until_ready(self, timeout):
+        """Return once the kernel answers on its shell channel and publishes on IOPub.
+
+        jupyter_client's `wait_for_ready` does this, then waits for 0.2 s of silence on IOPub before
+        returning: 0.2 s idle per kernel. Messages left on IOPub are harmless here, as `_execute`
+        reads only those answering its own request.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.kc.kernel_info()
+            with contextlib.suppress(queue.Empty):
+                if self.kc.get_shell_msg(timeout=1)["msg_type"] == "kernel_info_reply":
+                    with contextlib.suppress(queue.Empty):
+                        self.kc.get_iopub_msg(timeout=0.2)  # IOPub is connected: it saw the request
+                        return
+            if not self.km.is_alive():
+                raise RuntimeError("the kernel died before replying to kernel_info")
+        raise RuntimeError(f"the kernel did not answer within {timeout} s")
 
     def stop(self):
         """End the kernel at once, and with it everything it started (its PID namespace, or its
