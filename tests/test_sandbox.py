@@ -130,8 +130,8 @@ def test_grading_works_from_an_environment_reached_through_a_link(where):
         shutil.rmtree(link.parent)
 
 
-# A grader process that starts kernels at once, prints the uid each one reports from inside, holds
-# them until its stdin closes, then stops them.
+# A grader process that starts kernels at once, prints the uid each one reports from inside and its
+# scratch folder, holds them until its stdin closes, then stops them.
 HOLDER = """
 import json, sys, tempfile, threading
 from pathlib import Path
@@ -146,54 +146,45 @@ def start(i):
 threads = [threading.Thread(target=start, args=(i,)) for i in range(len(kernels))]
 for t in threads: t.start()
 for t in threads: t.join()
-print(json.dumps(uids), flush=True)
+print(json.dumps([uids, [str(k.scratch) for k in kernels]]), flush=True)
 sys.stdin.read()
 for k in kernels: k.stop()
 """
 
 
 def holders(count, kernels_each):
-    """`count` grader processes, started at once, each holding `kernels_each` kernels: ([process], [[uid]])."""
+    """`count` grader processes, started at once, each holding `kernels_each` kernels:
+    ([process], [[uid, ...] per process], [scratch folder of each kernel])."""
     processes = [subprocess.Popen([sys.executable, "-c", HOLDER, str(kernels_each)], cwd=REPO, text=True,
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE) for _ in range(count)]
-    return processes, [json.loads(p.stdout.readline() or "null") for p in processes]
+    reports = [json.loads(p.stdout.readline() or "[[], []]") for p in processes]
+    return processes, [uids for uids, _ in reports], [folder for _, folders in reports for folder in folders]
 
 
-def lock_is_free(uid):
-    """True when no process holds uid's lock (taken and dropped at once, to check)."""
-    import fcntl
-    fd = os.open(sandbox.ACCOUNT_LOCKS / str(uid), os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except BlockingIOError:
-        return False
-    finally:
-        os.close(fd)
-
-
-def account_empties(uid, wait=20):
-    for _ in range(wait * 10):
-        if uid not in sandbox.accounts_in_use():
-            return True
-        time.sleep(0.1)
-    return False
+def lock_holders(uid):
+    """Process ids holding uid's lock, from the system's table of locks (/proc/locks)."""
+    file = (sandbox.ACCOUNT_LOCKS / str(uid)).stat()
+    where = f"{os.major(file.st_dev):02x}:{os.minor(file.st_dev):02x}:{file.st_ino}"
+    return {int(fields[4]) for fields in map(str.split, Path("/proc/locks").read_text().splitlines())
+            if fields[1] == "FLOCK" and fields[5] == where}
 
 
 @pytest.mark.skipif(not sandbox.switches_account(), reason="student code runs under its own uid only when grading as root")
 def test_concurrent_graders_never_share_an_account_and_a_dead_graders_accounts_come_back():
-    first, (uids_1, uids_2) = holders(2, 2)
+    # Other graders may run on this host meanwhile: they may take any uid freed, never a held one.
+    first, (uids_1, uids_2), scratches = holders(2, 2)
     third = []
     try:
         held = uids_1 + uids_2
         assert len(set(held)) == 4, held  # two graders starting two kernels each at once
         assert all(sandbox.BASE_UID <= uid < sandbox.BASE_UID + sandbox.ACCOUNTS for uid in held)
-        assert not any(lock_is_free(uid) for uid in held)  # no one else can take them meanwhile
+        assert all(lock_holders(uid) == {first[0].pid} for uid in uids_1)  # no one else can take them
+        assert all(lock_holders(uid) == {first[1].pid} for uid in uids_2)
         first[0].kill()  # a grader that crashes: its kernels die with it, the system drops its locks
         first[0].wait()
-        assert all(account_empties(uid) for uid in uids_1)
-        assert all(lock_is_free(uid) for uid in uids_1)
-        third, (uids_3,) = holders(1, 2)
+        assert all(survivors(folder) == "" for folder in scratches[:2])
+        assert not any(first[0].pid in lock_holders(uid) for uid in uids_1)
+        third, (uids_3,), _ = holders(1, 2)
         assert not set(uids_3) & set(uids_2), (uids_2, uids_3)  # still held by the second grader
     finally:
         for process in first + third:
@@ -221,4 +212,3 @@ def test_an_account_with_a_process_left_is_not_taken_until_it_is_empty():
     finally:
         left.kill()
         left.wait()
-    assert account_empties(uid)
