@@ -20,6 +20,7 @@ Warnings never cost a test its points: they are shown to the student as informat
 """
 import ast
 import builtins
+import collections
 import contextlib
 import io
 import os
@@ -49,6 +50,8 @@ from imbalanced_course.checks import source_uses_module
 
 # Why the last notebook could not be graded, for the report (nbgrader itself only logs it).
 last_failure = None
+# Seconds spent per phase in the notebooks graded since the grader last cleared it (`make bench` sums them).
+phases = collections.Counter()
 
 # What student output may still hold once made inert: text, images, tables, the course's hint blocks.
 INERT = SanitizeHTML(
@@ -91,6 +94,21 @@ def top_level_names(tree):
 
 def used_names(tree):
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def imported_modules(tree):
+    """Absolute module names a piece of code imports (`from . import x` apart)."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return names
+
+
+def grade_id_of(cell):
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
 
 
 def parse(source):
@@ -201,7 +219,7 @@ class SandboxedExecute(NbGraderPreprocessor):
     budget = Integer(1200, help="Seconds one notebook's grading may take in all; past it, the remaining "
                                 "cells and tests fail with that reason.").tag(config=True)
     max_reply_mb = Integer(32, help="MB a reply from the student's kernel may hold; a larger one is refused.").tag(config=True)
-    worker = Integer(0, help="Grading worker number: picks the unprivileged account.").tag(config=True)
+    worker = Integer(0, help="Grading worker number: names its scratch folders (accounts are taken host-wide).").tag(config=True)
     scratch_root = Unicode("", help="Folder for scratch folders (default: the system's temporary folder; keep its path short).").tag(config=True)
     hide = List(Unicode(), help="More folders the kernel must not see (the course).").tag(config=True)
 
@@ -224,23 +242,31 @@ class SandboxedExecute(NbGraderPreprocessor):
                                     if locked and t == "code" and n not in tests))
         answer_names -= setup_names
         source_path = self.source_path(info)
-        source_text = {c.source for c in nbformat.read(source_path, as_version=4).cells}
-        student_code = [c.source for c in nb.cells if c.cell_type == "code"
-                        and c.metadata.get("nbgrader", {}).get("grade_id") not in tests]
+        source_nb_cells = nbformat.read(source_path, as_version=4).cells
+        source_text = {c.source for c in source_nb_cells}
+        student_code = [c.source for c in nb.cells if c.cell_type == "code" and grade_id_of(c) not in tests]
 
+        started = time.monotonic()
         # A short, fresh path: the kernel's sockets live in it, and a socket path has at most 107 bytes.
         base = Path(tempfile.mkdtemp(prefix="imbc-", dir=self.scratch_root or None))
         scratch = base / f"w{self.worker}"
         # The kernel gets the assignment's own data files, never files from the submission's folder.
-        sandbox.prepare_scratch(scratch, [p for p in source_path.parent.iterdir() if p.suffix != ".ipynb"], self.worker)
+        sandbox.prepare_scratch(scratch, [p for p in source_path.parent.iterdir() if p.suffix != ".ipynb"])
         folder = Path(resources.get("metadata", {}).get("path") or ".")
-        kernel = GraderKernel(scratch, self.worker, [*self.hide, str(folder)], self.timeout,
+        kernel = GraderKernel(scratch, [*self.hide, str(folder)], self.timeout,
                               self.max_reply_mb * 2**20, self.budget)
         kernel.source_check = lambda name, prefix: source_uses_module(student_code, name, prefix)
+        # The lesson's own imports load before the student's cells: their cost is measured apart.
+        kernel.preimport = sorted(set().union(*(imported_modules(parse(c.source)) for c in source_nb_cells if
+                                                c.cell_type == "code" and grade_id_of(c) not in tests)))
+        phases["kernel start"] += time.monotonic() - started
+        started = time.monotonic()
         namespace = {"__name__": "__main__", "__builtins__": builtins}
         self.import_like_the_source(namespace, source_path)
+        phases["imports in the grader"] += time.monotonic() - started
         code_cells = [(count, cell) for count, cell in enumerate(nb.cells, start=1) if cell.cell_type == "code"]
         try:
+            started, in_kernel = time.monotonic(), sum(kernel.phases.values())
             for cell in nb.cells:  # markdown the student wrote or changed: made inert like outputs
                 if cell.cell_type in ("markdown", "raw") and cell.source not in source_text:
                     INERT.preprocess_cell(cell, {}, 0)
@@ -252,6 +278,8 @@ class SandboxedExecute(NbGraderPreprocessor):
                 if grade_id in cells and cells[grade_id][1] and grade_id not in solutions:
                     cell.source = cells[grade_id][2]
                 cell.outputs = INERT.sanitize_code_outputs(kernel.run_cell(cell.source, self.timeout, grade_id or f"cell {count}"))
+            phases["student cells"] += time.monotonic() - started - (sum(kernel.phases.values()) - in_kernel)
+            started, in_kernel = time.monotonic(), sum(kernel.phases.values())
             for count, cell in code_cells:  # pass 2: here
                 grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
                 if grade_id in tests:
@@ -259,14 +287,18 @@ class SandboxedExecute(NbGraderPreprocessor):
                     cell.outputs = self.run_here(cell.source, namespace, kernel, answer_names, grade_id, source_path.parent)
                 elif grade_id in cells and cells[grade_id][1] and grade_id not in solutions:
                     self.run_here(cell.source, namespace, kernel, answer_names, grade_id, source_path.parent)
+            phases["tests"] += time.monotonic() - started - (sum(kernel.phases.values()) - in_kernel)
             # The grader reads these back for its report (nbgrader keeps notebook metadata).
             nb.metadata.setdefault("imbalanced_course", {})["incidents"] = list(dict.fromkeys(kernel.incidents))
         except SandboxBroken as error:
             last_failure = str(error)
             raise
         finally:
+            started = time.monotonic()
             kernel.stop()
             shutil.rmtree(base, ignore_errors=True)
+            phases.update(kernel.phases)
+            phases["kernel start"] += time.monotonic() - started  # and its stop
         return nb, resources
 
     def source_path(self, info):

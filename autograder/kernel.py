@@ -7,6 +7,7 @@ deadline (per cell or call, and the submission's whole budget), and a kernel tha
 killed with everything it started and started again, replaying the cells run so far except the one
 at fault. Replies are decoded by `answers.py`, which only builds data.
 """
+import collections
 import contextlib
 import json
 import os
@@ -46,18 +47,20 @@ class StudentKernel:
     """A sandboxed kernel for one notebook. If it dies or hangs, the next use starts a new one and
     replays the cells run so far, except those that killed it."""
 
-    def __init__(self, scratch, worker, hide, call_timeout=300, max_reply_bytes=kernel_side.MAX_REPLY_BYTES,
-                 budget=None):
-        self.scratch, self.worker, self.hide, self.call_timeout = Path(scratch), worker, hide, call_timeout
+    def __init__(self, scratch, hide, call_timeout=300, max_reply_bytes=kernel_side.MAX_REPLY_BYTES, budget=None):
+        self.scratch, self.hide, self.call_timeout = Path(scratch), hide, call_timeout
         self.max_reply_bytes = max_reply_bytes
         self.budget = budget  # seconds for the whole notebook; past them nothing more runs for it
         self.deadline = None if budget is None else time.monotonic() + budget
         self.km = self.kc = None
+        self.account = None  # the unprivileged account the running kernel holds (sandbox.take_account)
         self.history = []  # sources run so far, replayed after a restart
         self.restarts = 0
         self.incidents = []  # what went wrong, for the grading report
         self.answer_names = {}  # handle number -> answer name, for checks on the submitted source
         self.source_check = None  # f(answer name, prefix) -> bool, set by the grader
+        self.preimport = []  # modules the lesson imports: loaded before the student's cells, timed apart
+        self.phases = collections.Counter()  # seconds spent starting the kernel and importing, for `make bench`
 
     def seconds(self, wanted):
         """`wanted` seconds, or what is left of the submission's budget; BudgetExhausted when nothing is."""
@@ -76,14 +79,8 @@ class StudentKernel:
         while True:
             if self.restarts > MAX_RESTARTS:
                 raise KernelDied(f"the kernel died {self.restarts} times: not started again")
-            try:
-                self._launch()
-            except SandboxBroken:
-                # The account's process limit may still be taken by the dying processes of the
-                # previous kernel (a fork bomb's): once they are gone, one more try.
-                if not sandbox.wait_until_account_is_empty(self.worker):
-                    raise
-                self._launch()
+            started = time.monotonic()
+            self._launch()
             # exit() would end the kernel some time after its cell: while grading, it does nothing.
             setup = ("import types as _t\n__grader__ = _t.ModuleType('__grader__')\n"
                      f"exec({Path(kernel_side.__file__).read_text()!r}, __grader__.__dict__)\ndel _t\n"
@@ -91,6 +88,13 @@ class StudentKernel:
                      "get_ipython().ask_exit = lambda: print('exit() does nothing while grading')\n")
             try:
                 self._execute(setup, self.seconds(60))
+                self.phases["kernel start"] += time.monotonic() - started
+                started = time.monotonic()
+                if self.preimport:  # errors are the student's to meet in their own import
+                    self._execute(f"import importlib as _i\nfor _m in {self.preimport!r}:\n    try:\n"
+                                  "        _i.import_module(_m)\n    except Exception:\n        pass\ndel _i, _m\n",
+                                  self.seconds(120))
+                self.phases["imports"] += time.monotonic() - started
                 for i, source in enumerate(self.history):
                     try:
                         self._execute(source, self.seconds(300))
@@ -107,12 +111,22 @@ class StudentKernel:
     def _launch(self):
         ipc = self.scratch / "ipc"
         km = KernelManager(transport="ipc", ip=str(ipc), connection_file=str(self.scratch / "kernel.json"))
-        prefix = sandbox.kernel_command_prefix(self.scratch, self.worker, self.hide)
+        # Each launch takes an account no other kernel holds, and an empty one: a restart never waits
+        # for the processes of the kernel it replaces to finish dying.
+        try:
+            self.account = sandbox.take_account()
+        except (OSError, RuntimeError) as error:
+            raise SandboxBroken(f"no account for the kernel: {error}") from None
+        try:
+            sandbox.give_scratch(self.scratch, self.account)
+        except OSError as error:
+            self.stop()
+            raise SandboxBroken(f"the scratch folder could not be handed to the kernel: {error}") from None
+        prefix = sandbox.kernel_command_prefix(self.scratch, self.account, self.hide)
         km.format_kernel_cmd = lambda extra_arguments=None, _f=km.format_kernel_cmd: prefix + _f(extra_arguments)
         km.write_connection_file()
-        if sandbox.switches_account():
-            uid = sandbox.BASE_UID + self.worker
-            os.chown(km.connection_file, uid, uid)
+        if self.account is not None:
+            os.chown(km.connection_file, self.account.uid, self.account.uid)
         # The kernel's own messages go to a file only the grader holds open (a path in scratch could be
         # swapped for a link by student code); its last lines explain a kernel that will not start.
         self.console = tempfile.TemporaryFile()
@@ -128,12 +142,31 @@ class StudentKernel:
                             extra_arguments=["--HistoryManager.hist_file=:memory:"])
             self.kc = km.client(context=context)
             self.kc.start_channels()
-            self.kc.wait_for_ready(timeout=120)
+            self._wait_until_ready(120)
         except Exception as error:
             self.console.seek(0)
             last = self.console.read().decode(errors="replace").strip().splitlines()[-3:]
             self.stop()
             raise SandboxBroken(f"the sandboxed kernel did not start: {error} {' | '.join(last)}".strip()) from None
+
+    def _wait_until_ready(self, timeout):
+        """Return once the kernel answers on its shell channel and publishes on IOPub.
+
+        jupyter_client's `wait_for_ready` does this, then waits for 0.2 s of silence on IOPub before
+        returning: 0.2 s idle per kernel. Messages left on IOPub are harmless here, as `_execute`
+        reads only those answering its own request.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.kc.kernel_info()
+            with contextlib.suppress(queue.Empty):
+                if self.kc.get_shell_msg(timeout=1)["msg_type"] == "kernel_info_reply":
+                    with contextlib.suppress(queue.Empty):
+                        self.kc.get_iopub_msg(timeout=0.2)  # IOPub is connected: it saw the request
+                        return
+            if not self.km.is_alive():
+                raise RuntimeError("the kernel died before replying to kernel_info")
+        raise RuntimeError(f"the kernel did not answer within {timeout} s")
 
     def stop(self):
         """End the kernel at once, and with it everything it started (its PID namespace, or its
@@ -150,7 +183,9 @@ class StudentKernel:
                 process.wait(10)
             with contextlib.suppress(Exception):
                 self.km.cleanup_resources()
-        self.km = self.kc = None
+        if self.account is not None:  # its processes may still be dying: the next taker checks
+            self.account.release()
+        self.km = self.kc = self.account = None
 
     def _execute(self, code, timeout):
         """(outputs, result text or None) of running `code`; TimeoutError or KernelDied when it fails."""

@@ -4,10 +4,11 @@ With bubblewrap (Debian package `bubblewrap`), the kernel sees the machine read-
 folder, home folders and temporary folders replaced by empty ones: only its scratch folder (holding
 the submission's data files, never a notebook), the Python environment and the course's support
 package are there. It has no network and its own process namespace, so nothing it starts survives
-it. As root, it also runs under an unprivileged user id (one per grading worker, so one student's
-fork bomb cannot starve another's kernel). Limits on CPU time, memory, processes, file size and open
+it. As root, it also runs under an unprivileged user id that no other kernel on the host holds
+(`take_account`), so one student's fork bomb cannot starve another's kernel nor signal it. Limits on CPU time, memory, processes, file size and open
 files come from prlimit. Elsewhere, each missing protection is named by `protections()`.
 """
+import fcntl
 import functools
 import os
 import shutil
@@ -28,7 +29,10 @@ LIMITS = {
     "nofile": 256,  # open files
 }
 REPO = Path(__file__).resolve().parent.parent
-BASE_UID = 64000  # grading worker N runs student code as uid BASE_UID + N: ids no account uses
+BASE_UID, ACCOUNTS = 64000, 256  # kernels run as uids BASE_UID .. BASE_UID + ACCOUNTS - 1: ids no account uses
+# One lock file per uid, in a folder only root can write: holding its lock is holding the uid. /run
+# is emptied at boot, and the lock goes with its holder's process, however that ends.
+ACCOUNT_LOCKS = Path("/run/imbalanced-course/accounts")
 ENVIRONMENT = {  # everything the kernel's environment holds: no secret of the grader's leaks in
     "PATH": "/usr/bin:/bin",
     "LANG": "C.UTF-8",
@@ -58,7 +62,7 @@ def bubblewrap_works():
 
 @functools.cache
 def switches_account():
-    """True when student code runs as uid BASE_UID + worker: as root, with a Python that account can run.
+    """True when student code runs under an account of its own: as root, with a Python that account can run.
 
     bubblewrap shows the kernel the environment wherever it lies; without it, the account must be able
     to reach it (a Python under root's home is out of its reach).
@@ -83,7 +87,7 @@ def protections():
         ("private filesystem view (course, homes, /tmp hidden)", bwrap, "bubblewrap mounts" if bwrap else why_no_bwrap),
         ("nothing outlives its grading", True, "own PID namespace" if bwrap else "killed with its grading worker"),
         ("an unprivileged account of its own", switches_account(),
-         f"uid {BASE_UID}+worker" if switches_account() else
+         f"a uid of {BASE_UID}-{BASE_UID + ACCOUNTS - 1} held by one kernel on this host" if switches_account() else
          f"runs as you (uid {os.getuid()}): grade as root for this" if not is_root() else
          "runs as root: install bubblewrap, or a Python every account can run"),
     ]
@@ -109,16 +113,17 @@ def readable_roots():
                   key=lambda pair: (len(pair[1].parts), str(pair[1])))
 
 
-def kernel_command_prefix(scratch, worker, hide=()):
-    """The command that wraps a kernel's command line to run it sandboxed in `scratch`.
+def kernel_command_prefix(scratch, account, hide=()):
+    """The command that wraps a kernel's command line to run it sandboxed in `scratch`, as `account`
+    (from `take_account`; None: as the grader's own account).
 
     `hide` names more folders to replace by empty ones: the course, wherever it is.
     """
     scratch = Path(scratch)
     limits = [f"--{name}={value}" for name, value in LIMITS.items()] if shutil.which("prlimit") else []
     prefix = ["prlimit", *limits, "--"] if limits else []
-    if switches_account():
-        uid = BASE_UID + worker
+    if account is not None:
+        uid = account.uid
         prefix += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--pdeathsig=KILL", "--"]
     else:
         prefix += ["setpriv", "--pdeathsig=KILL", "--"]
@@ -147,28 +152,60 @@ def kernel_command_prefix(scratch, worker, hide=()):
     return bwrap + ["--"] + prefix
 
 
-def wait_until_account_is_empty(worker, timeout=20):
-    """Wait until no process runs as the worker's account: the next kernel runs under the same uid,
-    and a previous kernel's processes still dying (a fork bomb's) would count against its process
-    limit, so the new kernel could not even start its threads. True when the account is empty."""
+class Account:
+    """An unprivileged uid, held by one kernel until `release` (or until its holder's process ends)."""
+
+    def __init__(self, uid, lock):
+        self.uid, self._lock = uid, lock
+
+    def release(self):
+        if self._lock is not None:
+            os.close(self._lock)  # closing the only descriptor of the lock file drops the lock
+            self._lock = None
+
+    def __repr__(self):
+        return f"Account(uid={self.uid})"
+
+
+def take_account():
+    """An account for one kernel, unique on this host, or None when student code cannot run under one.
+
+    A uid is taken only when its lock file is free (no grader, worker or test holds it, in any process)
+    and no process runs under it (a dead kernel's processes still dying, which would count against
+    its process limit and could signal the next kernel's).
+    """
     if not switches_account():
-        return True
-    uid = str(BASE_UID + worker)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        busy = False
-        for status in Path("/proc").glob("[0-9]*/status"):
-            try:
-                uids = next(line for line in status.read_text().splitlines() if line.startswith("Uid:"))
-            except (OSError, StopIteration):
-                continue
-            if uids.split()[1] == uid:
-                busy = True
-                break
-        if not busy:
-            return True
-        time.sleep(0.1)
-    return False
+        return None
+    ACCOUNT_LOCKS.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder = ACCOUNT_LOCKS.stat()
+    if folder.st_uid != 0 or folder.st_mode & 0o022:
+        raise PermissionError(f"{ACCOUNT_LOCKS} must belong to root and be writable by root only")
+    busy = accounts_in_use()
+    for uid in range(BASE_UID, BASE_UID + ACCOUNTS):
+        if uid in busy:
+            continue
+        lock = os.open(ACCOUNT_LOCKS / str(uid), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(lock)
+            continue
+        if uid not in accounts_in_use():  # checked again with the lock held: nothing can start under it now
+            return Account(uid, lock)
+        os.close(lock)
+    raise RuntimeError(f"all {ACCOUNTS} grading accounts (uids {BASE_UID}-{BASE_UID + ACCOUNTS - 1}) are in use")
+
+
+def accounts_in_use():
+    """The real uids of every process on the machine."""
+    uids = set()
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            line = next(line for line in status.read_text().splitlines() if line.startswith("Uid:"))
+        except (OSError, StopIteration):
+            continue
+        uids.update(int(u) for u in line.split()[1:])  # real, effective, saved and filesystem uids
+    return uids
 
 
 def kernel_environment(scratch):
@@ -177,8 +214,8 @@ def kernel_environment(scratch):
             "IPYTHONDIR": str(home / "ipython")}
 
 
-def prepare_scratch(scratch, files, worker):
-    """Make `scratch` (mode 0700) with `files` (paths to copy in), owned by the worker's account when root.
+def prepare_scratch(scratch, files):
+    """Make `scratch` (mode 0700) with `files` (paths to copy in); `give_scratch` hands it to a kernel's account.
 
     Its parent is made 0711: accounts can reach their own scratch folder but not list the others.
     """
@@ -191,8 +228,35 @@ def prepare_scratch(scratch, files, worker):
     for path in files:
         target = scratch / path.name
         (shutil.copytree if path.is_dir() else shutil.copy)(path, target)
-    if switches_account():
-        uid = BASE_UID + worker
-        for path in [scratch, *scratch.rglob("*")]:
-            os.chown(path, uid, uid, follow_symlinks=False)
+    fonts = font_list()
+    if fonts:  # a copy of the grader's: a kernel that changes it changes its own
+        (scratch / "home" / "matplotlib").mkdir()
+        shutil.copy(fonts, scratch / "home" / "matplotlib" / fonts.name)
     return scratch
+
+
+@functools.cache
+def font_list():
+    """matplotlib's list of the machine's fonts, as the grader built it (None without matplotlib).
+
+    Each kernel has a fresh MPLCONFIGDIR: without a copy of this list, matplotlib would scan every
+    font again in every kernel (about a second per submission, measured).
+    """
+    try:
+        from matplotlib import font_manager
+    except ImportError:
+        return None
+    import matplotlib
+    path = Path(matplotlib.get_cachedir()) / f"fontlist-v{font_manager.FontManager.__version__}.json"
+    return path if path.is_file() else None
+
+
+def give_scratch(scratch, account):
+    """Make everything in `scratch` the account's (a restarted kernel runs under another account)."""
+    if account is None:
+        return
+    # Through folder descriptors, never following a link: a name swapped for one leads nowhere.
+    for _, folders, files, folder in os.fwalk(scratch):
+        os.chown(folder, account.uid, account.uid)
+        for name in folders + files:
+            os.chown(name, account.uid, account.uid, dir_fd=folder, follow_symlinks=False)

@@ -6,9 +6,13 @@ the same work: record the source in a new gradebook, autograde every submission,
 export grades.csv. Stock nbgrader 0.9.6 runs with its own Execute step and no sandbox; `make grade`
 runs with every protection this machine allows (it prints which). Prints both wall times, their
 ratio and the seconds per submission, and checks that both runs gave every submission the same score.
+Then, per submission, where `make grade`'s time went: the durations each worker recorded while it
+graded (autograder/grade.py's `phases` in every recorded result), summed over the batch.
 """
 import argparse
+import collections
 import csv
+import json
 import os
 import shutil
 import subprocess
@@ -75,6 +79,30 @@ def stock(root, nbgrader):
     return time.monotonic() - started
 
 
+PHASES = {  # recorded name: what it covers
+    "kernel start": "kernel start (scratch folder, sandbox, interpreter, helper; and stop)",
+    "imports": "imports of the lesson's modules in the kernel (scikit-learn, imbalanced-learn...)",
+    "student cells": "the student's cells, in the kernel",
+    "tests": "the tests, in the grader (with their calls into the kernel)",
+    "imports in the grader": "the lesson's imports in the grader",
+    "feedback": "feedback pages (nbgrader generate_feedback)",
+    "bookkeeping": "nbgrader's bookkeeping (gradebook copy, config, autograde's own steps)",
+}
+
+
+def phase_breakdown(root, n, workers):
+    """Lines saying how many seconds per submission each phase took, from the recorded results."""
+    total = collections.Counter()
+    for path in (root / "autograder" / "grading" / "results").glob("*/*.json"):
+        total.update(json.loads(path.read_text())["result"].get("phases", {}))
+    whole = sum(total.values())
+    lines = [f"Per submission, worker-seconds (a worker grades one at a time; {workers} ran at once):"]
+    for name in sorted(total, key=lambda k: list(PHASES).index(k) if k in PHASES else len(PHASES)):
+        lines.append(f"  {total[name] / n:6.2f} s  {100 * total[name] / whole:4.1f} %  {PHASES.get(name, name)}")
+    lines.append(f"  {whole / n:6.2f} s  in all")
+    return lines
+
+
 def scores(path):
     with open(path, newline="") as f:
         return {(row["student_id"], row["assignment"]): float(row["score"]) for row in csv.DictReader(f)}
@@ -101,10 +129,12 @@ def main():
         ours_cpu = cpu_seconds() - cpu
         print(f"make grade, {args.workers} workers:        {ours_seconds:7.1f} s  ({ours_seconds / n:.2f} s per submission)"
               f"; machine CPU {ours_cpu:.0f} s, {ours_cpu / ours_seconds:.2f} cores busy on average")
+        print(f"machine CPU-seconds per submission: stock {stock_cpu / n:.2f}, make grade {ours_cpu / n:.2f}")
         print(f"ratio (stock / make grade): {stock_seconds / ours_seconds:.2f}x")
         lines = output.splitlines()
         start = lines.index("Sandbox protections:")
         print("\n".join(lines[start:start + 7]))
+        print("\n".join(phase_breakdown(ours_root, n, args.workers)))
         stock_scores = scores(stock_root / "grades.csv")
         ours = scores(ours_root / "autograder" / "grades.csv")
         differ = sorted(k for k in ours if stock_scores.get(k) != ours[k])

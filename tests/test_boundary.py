@@ -66,8 +66,8 @@ def without_imblearn(X, y):
 @pytest.fixture(scope="module")
 def kernel():
     base = Path(tempfile.mkdtemp(prefix="imbc-"))
-    scratch = sandbox.prepare_scratch(base / "w6", [], worker=6)
-    kernel = GraderKernel(scratch, worker=6, hide=[], call_timeout=60, max_reply_bytes=2 * 2**20)
+    scratch = sandbox.prepare_scratch(base / "w6", [])
+    kernel = GraderKernel(scratch, hide=[], call_timeout=60, max_reply_bytes=2 * 2**20)
     kernel.source_check = lambda name, prefix: __import__("imbalanced_course.checks").checks.source_uses_module(
         [STUDENT], name, prefix)
     outputs = kernel.run_cell(STUDENT, 120, "student")
@@ -185,8 +185,8 @@ def test_forged_replies_decode_to_inert_values(tmp_path, forged):
 
 def test_a_forged_reply_of_any_shape_reaches_the_test_as_data_only(tmp_path):
     base = Path(tempfile.mkdtemp(prefix="imbc-"))
-    scratch = sandbox.prepare_scratch(base / "w6", [], worker=6)
-    kernel = StudentKernel(scratch, worker=6, hide=[], call_timeout=30)
+    scratch = sandbox.prepare_scratch(base / "w6", [])
+    kernel = StudentKernel(scratch, hide=[], call_timeout=30)
     forged = repr(__import__("json").dumps(FORGED["callable hidden in a nested parameter"]))
     try:
         kernel.run_cell(  # the helper replaced: each request is answered twice with forged data

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -47,11 +48,10 @@ def probe(tmp_path, monkeypatch):
     """What a kernel in a scratch folder under tmp_path reports, and the scratch folder."""
     monkeypatch.setenv("GRADER_SECRET_TOKEN", "must-not-reach-the-kernel")
     server = socket.create_server(("127.0.0.1", 0))
-    # Worker slot 7: an account no grading run on this 2-core machine uses, even in parallel tests.
     # A fresh folder of the system's temporary folder, as the grader makes: pytest's own are 0700.
     base = Path(tempfile.mkdtemp(prefix="imbc-"))
-    scratch = sandbox.prepare_scratch(base / "w7", [], worker=7)
-    kernel = StudentKernel(scratch, worker=7, hide=[str(tmp_path)])
+    scratch = sandbox.prepare_scratch(base / "w7", [])
+    kernel = StudentKernel(scratch, hide=[str(tmp_path)])
     secret = tmp_path / "gradebook.db"  # a grader's file beside the scratch folders
     secret.write_text("grades")
     code = PROBE.replace("PORT", str(server.getsockname()[1])).replace("PATHS", repr(SECRETS + [str(secret)]))
@@ -85,7 +85,7 @@ def test_kernel_sees_no_course_no_network_no_other_processes(probe):
 @pytest.mark.skipif(not sandbox.switches_account(), reason="student code runs under its own uid only when grading as root")
 def test_kernel_runs_unprivileged(probe):
     seen, _ = probe
-    assert seen["uid"] == sandbox.BASE_UID + 7
+    assert sandbox.BASE_UID <= seen["uid"] < sandbox.BASE_UID + sandbox.ACCOUNTS
 
 
 def test_stopped_kernel_leaves_no_process(probe):
@@ -109,7 +109,7 @@ from pathlib import Path
 from autograder import sandbox
 from autograder.kernel import StudentKernel
 base = Path(tempfile.mkdtemp(prefix="imbc-"))
-kernel = StudentKernel(sandbox.prepare_scratch(base / "w6", [], worker=6), worker=6, hide=[])
+kernel = StudentKernel(sandbox.prepare_scratch(base / "w6", []), hide=[])
 outputs = kernel.run_cell("import sklearn, imblearn, sys; print('kernel runs', sys.prefix)", 120, "probe")
 kernel.stop()
 print("".join(o.get("text", "") or o.get("evalue", "") for o in outputs))
@@ -128,3 +128,87 @@ def test_grading_works_from_an_environment_reached_through_a_link(where):
         assert f"kernel runs {link}" in result.stdout, result.stdout + result.stderr
     finally:
         shutil.rmtree(link.parent)
+
+
+# A grader process that starts kernels at once, prints the uid each one reports from inside and its
+# scratch folder, holds them until its stdin closes, then stops them.
+HOLDER = """
+import json, sys, tempfile, threading
+from pathlib import Path
+from autograder import sandbox
+from autograder.kernel import StudentKernel
+kernels = [StudentKernel(sandbox.prepare_scratch(Path(tempfile.mkdtemp(prefix="imbc-")) / "w", []), hide=[])
+           for _ in range(int(sys.argv[1]))]
+uids = [None] * len(kernels)
+def start(i):
+    out = kernels[i].run_cell("import os; print(os.getuid())", 120, "uid")
+    uids[i] = int("".join(o.get("text", "") for o in out))
+threads = [threading.Thread(target=start, args=(i,)) for i in range(len(kernels))]
+for t in threads: t.start()
+for t in threads: t.join()
+print(json.dumps([uids, [str(k.scratch) for k in kernels]]), flush=True)
+sys.stdin.read()
+for k in kernels: k.stop()
+"""
+
+
+def holders(count, kernels_each):
+    """`count` grader processes, started at once, each holding `kernels_each` kernels:
+    ([process], [[uid, ...] per process], [scratch folder of each kernel])."""
+    processes = [subprocess.Popen([sys.executable, "-c", HOLDER, str(kernels_each)], cwd=REPO, text=True,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE) for _ in range(count)]
+    reports = [json.loads(p.stdout.readline() or "[[], []]") for p in processes]
+    return processes, [uids for uids, _ in reports], [folder for _, folders in reports for folder in folders]
+
+
+def lock_holders(uid):
+    """Process ids holding uid's lock, from the system's table of locks (/proc/locks)."""
+    file = (sandbox.ACCOUNT_LOCKS / str(uid)).stat()
+    where = f"{os.major(file.st_dev):02x}:{os.minor(file.st_dev):02x}:{file.st_ino}"
+    return {int(fields[4]) for fields in map(str.split, Path("/proc/locks").read_text().splitlines())
+            if fields[1] == "FLOCK" and fields[5] == where}
+
+
+@pytest.mark.skipif(not sandbox.switches_account(), reason="student code runs under its own uid only when grading as root")
+def test_concurrent_graders_never_share_an_account_and_a_dead_graders_accounts_come_back():
+    # Other graders may run on this host meanwhile: they may take any uid freed, never a held one.
+    first, (uids_1, uids_2), scratches = holders(2, 2)
+    third = []
+    try:
+        held = uids_1 + uids_2
+        assert len(set(held)) == 4, held  # two graders starting two kernels each at once
+        assert all(sandbox.BASE_UID <= uid < sandbox.BASE_UID + sandbox.ACCOUNTS for uid in held)
+        assert all(lock_holders(uid) == {first[0].pid} for uid in uids_1)  # no one else can take them
+        assert all(lock_holders(uid) == {first[1].pid} for uid in uids_2)
+        first[0].kill()  # a grader that crashes: its kernels die with it, the system drops its locks
+        first[0].wait()
+        assert all(survivors(folder) == "" for folder in scratches[:2])
+        assert not any(first[0].pid in lock_holders(uid) for uid in uids_1)
+        third, (uids_3,), _ = holders(1, 2)
+        assert not set(uids_3) & set(uids_2), (uids_2, uids_3)  # still held by the second grader
+    finally:
+        for process in first + third:
+            if process.poll() is None:
+                process.communicate("", timeout=60)
+
+
+@pytest.mark.skipif(not sandbox.switches_account(), reason="student code runs under its own uid only when grading as root")
+def test_an_account_with_a_process_left_is_not_taken_until_it_is_empty():
+    free = sandbox.take_account()
+    uid = free.uid
+    free.release()
+    # A process under that uid, holding no lock: what a dying kernel's fork bomb leaves behind.
+    left = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "sleep", "60"])
+    try:
+        for _ in range(100):  # setpriv switches to the uid once started
+            if uid in sandbox.accounts_in_use():
+                break
+            time.sleep(0.1)
+        assert uid in sandbox.accounts_in_use()
+        taken = [sandbox.take_account() for _ in range(3)]
+        assert uid not in [a.uid for a in taken]
+        for account in taken:
+            account.release()
+    finally:
+        left.kill()
+        left.wait()
