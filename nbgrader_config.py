@@ -65,8 +65,10 @@ c.ZipCollectApp.extractor_plugin = "autograder.lms.TimedExtractor"
 c.AssignLatePenalties.plugin_class = "autograder.lms.LatePenaltyPerDay"
 c.LatePenaltyPerDay.percent_per_day = 0
 
-# nbgrader's feedback template without its MathJax from a CDN, each test named in the contents.
+# nbgrader's feedback template without its MathJax from a CDN, each test named in the contents: set
+# on feedback's own exporter class, since the formgrader's HTMLExporter must keep its own template.
 from autograder import feedback  # noqa: E402
 
-c.HTMLExporter.extra_template_basedirs = feedback.TEMPLATE_BASEDIRS
-c.HTMLExporter.template_file = feedback.TEMPLATE_FILE
+c.GenerateFeedback.exporter_class = feedback.FeedbackExporter
+c.FeedbackExporter.extra_template_basedirs = feedback.TEMPLATE_BASEDIRS
+c.FeedbackExporter.template_file = feedback.TEMPLATE_FILE

@@ -14,6 +14,7 @@ from pathlib import Path
 import bleach
 import nbgrader
 from latex2mathml.converter import convert as latex_to_mathml
+from nbconvert.exporters import HTMLExporter
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
@@ -113,6 +114,11 @@ class MathToMathML(NbGraderPreprocessor):
 TEMPLATE_FILE = "imbalanced_course_feedback.html.j2"
 TEMPLATE_BASEDIRS = [str(Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"),
                      str(Path(__file__).parent / "templates")]
+
+
+class FeedbackExporter(HTMLExporter):
+    """The HTML exporter of feedback pages only (nbgrader_config.py gives it TEMPLATE_FILE): set on
+    HTMLExporter, the template would replace the formgrader's view of submissions too, which broke it."""
 
 
 # A second wall behind the sanitized outputs: the page may run no script at all, inline or loaded,

@@ -327,7 +327,7 @@ def grade_task(task):
     execute.phases.clear()
     assignment, student = task["assignment"], task["student"]
     worker = {"host": socket.gethostname(), "pid": os.getpid(), "slot": _slot, "code": code_fingerprint(),
-              "protections": sandbox.describe_protections()}
+              "protections": [list(p) for p in sandbox.protections()]}
     try:
         # In memory when it can be: the private gradebook's ~45 commits per submission need not wait
         # for the disk, and all of it is thrown away.
@@ -388,10 +388,15 @@ def checked_result(raw, notebooks):
     text = lambda v: isinstance(v, str)
     number = lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
     worker = result.get("worker") if isinstance(result, dict) else None
-    if not (isinstance(worker, dict) and text(worker.get("protections")) and text(worker.get("host"))):
+    protections = worker.get("protections") if isinstance(worker, dict) else None
+    described = (isinstance(worker, dict) and text(worker.get("host")) and isinstance(worker.get("pid"), int)
+                 and isinstance(protections, list)
+                 and all(isinstance(p, list) and len(p) == 3 and text(p[0]) and isinstance(p[1], bool) and text(p[2])
+                         for p in protections))
+    if not described:  # [(protection, active, how)], as sandbox.protections() gives
         return refused("no worker description")
     if worker.get("code") != code_fingerprint():
-        return refused(f"{worker['host']} runs another version of the grader: install this one there")
+        return refused(f"{printable(worker['host'])} runs another version of the grader: install this one there")
     if "error" in result:
         return result if text(result["error"]) else refused("an error that is not text")
     shape = [
@@ -425,6 +430,11 @@ def checked_result(raw, notebooks):
         return refused(f"{type(err).__name__}: {err}")
     result["incidents"] = incidents
     return result
+
+
+def printable(text):
+    """`text` on one line with no control characters: a worker's words cannot fake lines of the log."""
+    return "".join(ch if ch.isprintable() else " " for ch in text)
 
 
 def write_outputs(root, api, assignment, student, result):
@@ -624,7 +634,8 @@ def main(argv=None):
             if worker and (worker["host"], worker.get("pid")) not in seen_workers:
                 seen_workers.add((worker["host"], worker.get("pid")))
                 if args.scheduler:  # each worker's sandbox may differ from this machine's
-                    bar.write(f"Sandbox on {worker['host']} (process {worker.get('pid')}): {worker['protections']}")
+                    summary = sandbox.summarize_protections(worker["protections"])
+                    bar.write(printable(f"Sandbox on {worker['host']} (process {worker['pid']}): {summary}"))
             if "error" not in result:
                 try:
                     merge(api, assignment, student, result)

@@ -15,7 +15,6 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import time
 from pathlib import Path
 
 import imbalanced_course
@@ -98,6 +97,12 @@ def describe_protections():
     lines = [f"  {'on ' if active else 'OFF'}  {name}" + ("" if active else f": {how}")
              for name, active, how in protections()]
     return "\n".join(["Sandbox protections:", *lines])
+
+
+def summarize_protections(found):
+    """One line for a list of (protection, active, how), such as a Dask worker reports: which are off, and why."""
+    off = [f"{name} ({how})" for name, active, how in found if not active]
+    return "all protections on" if not off else "OFF: " + "; ".join(off)
 
 
 def readable_roots():

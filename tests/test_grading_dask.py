@@ -24,7 +24,7 @@ import attacks
 from conftest import REPO, copy_course, read, survivors
 from test_corpus import ATTACK_CASES, ATTACK_CHANGES, CASES, fill_answers
 
-from autograder import grade
+from autograder import grade, sandbox
 
 NOTEBOOKS = ("08_summary_and_practice", "02_syntax")
 ATTACKS = ("attack--reads_course_files", "attack--kernel_crash")
@@ -149,7 +149,8 @@ def test_the_cluster_grades_like_local_grading_row_for_row(graded):
 def test_each_workers_sandbox_is_reported(graded):
     _, _, out = graded
     lines = [line for line in out.splitlines() if line.startswith("Sandbox on ")]
-    assert len(lines) >= 2 and all("no network" in line for line in lines), out
+    here = sandbox.summarize_protections(sandbox.protections())  # the workers run on this machine
+    assert len(lines) >= 2 and all(line.endswith(f": {here}") for line in lines), out
 
 
 def test_feedback_comes_back_from_the_workers(graded):
@@ -192,7 +193,7 @@ def test_a_task_holds_only_its_students_submission(graded, tmp_path):
 def reply(**changes):
     """A worker's reply in the shape grade_task gives, with `changes`."""
     quiz = attacks.QUIZ
-    result = {"worker": {"host": "node-1", "pid": 1, "slot": 0, "code": grade.code_fingerprint(), "protections": "..."},
+    result = {"worker": {"host": "node-1", "pid": 1, "slot": 0, "code": grade.code_fingerprint(), "protections": [["no network", True, "own network namespace"]]},
               "timestamp": None, "feedback": None,
               "notebooks": {quiz: {"grades": {"q01_test": [1.0, False]}, "comments": {"q01_answer": None}, "late_penalty": None}},
               "pages": {f"{quiz}.html": "<html></html>"}, "autograded": {}}
@@ -204,8 +205,11 @@ def reply(**changes):
     (reply(pages={"../../../gradebook.db.html": ""}), "feedback pages"),
     (reply(autograded={"other.ipynb": "{}"}), "autograded notebooks"),
     (reply(notebooks={attacks.QUIZ: {"grades": {"q01_test": ["10", False]}, "comments": {}, "late_penalty": None}}), "scores"),
-    (reply(worker={"host": "node-1", "code": "another", "protections": "..."}), "another version of the grader"),
+    (reply(worker={"host": "node-1", "pid": 1, "code": "another", "protections": [["no network", True, "own network namespace"]]}), "another version of the grader"),
     (reply(timestamp="yesterday"), "ValueError"),
+    (reply(worker={"host": "node-1", "pid": 1, "code": grade.code_fingerprint(), "protections": "all on\nfaked line"}),
+     "no worker description"),
+    (json.dumps([1]).encode(), "no worker description"),
     ({"not": "bytes"}, "not bytes"),
 ])
 def test_a_reply_out_of_shape_is_refused_with_its_reason(raw, why):
