@@ -148,11 +148,10 @@ def listener():
     server.server.close()
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory, listener):
-    root = copy_course(tmp_path_factory.mktemp("corpus"))
-    values = {"{root}": str(root), "{repo}": str(REPO), "{quiz}": attacks.QUIZ, "{port}": str(listener.port)}
-    for student, assignment, notebook, origin, answers, _ in CASES + ATTACK_CASES:
+def submit(root, cases, port):
+    """Write each case's submission under `root`'s autograder/submitted/, attacks pointed at `port`."""
+    values = {"{root}": str(root), "{repo}": str(REPO), "{quiz}": attacks.QUIZ, "{port}": str(port)}
+    for student, assignment, notebook, origin, answers, _ in cases:
         folder = root / "autograder" / "submitted" / student / assignment
         # Only the notebook under test (and the assignment's data): the others count as missing.
         others = lambda _, names: [n for n in names if n.endswith(".ipynb") and n != f"{notebook}.ipynb"]
@@ -164,6 +163,12 @@ def graded(tmp_path_factory, listener):
             nb = read(folder / f"{notebook}.ipynb")
             ATTACK_CHANGES[student](nb)
             nbformat.write(nb, folder / f"{notebook}.ipynb")
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, listener):
+    root = copy_course(tmp_path_factory.mktemp("corpus"))
+    submit(root, CASES + ATTACK_CASES, listener.port)
     for student, assignment, files, _, _ in BROKEN:
         folder = root / "autograder" / "submitted" / student / assignment
         folder.mkdir(parents=True)
