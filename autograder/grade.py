@@ -277,13 +277,23 @@ def write_files(folder, files):
         path.write_bytes(data)
 
 
-def assignment_gradebook(root, course_api, assignment):
-    """A gradebook holding only `assignment` as nbgrader records it from its source, with the course
-    gradebook's due date: what every task of that assignment starts from (no student, no other
-    assignment)."""
-    path = root / GRADING / "assignments" / f"{assignment}.db"
+def empty_gradebook(root, course_id):
+    """A new, empty gradebook file of the course, made once per run: nbgrader stamps every new
+    gradebook with its schema version by running `alembic` in a subprocess (seconds each), and a
+    copy of this one needs no stamp."""
+    path = root / GRADING / "assignments" / "empty.db"
     path.unlink(missing_ok=True)
     path.parent.mkdir(parents=True, exist_ok=True)
+    Gradebook(f"sqlite:///{path}", course_id).close()
+    return path
+
+
+def assignment_gradebook(root, course_api, assignment, empty):
+    """A gradebook holding only `assignment` as nbgrader records it from its source, with the course
+    gradebook's due date: what every task of that assignment starts from (no student, no other
+    assignment). `empty` is the file of `empty_gradebook`."""
+    path = root / GRADING / "assignments" / f"{assignment}.db"
+    shutil.copy(empty, path)
     api, _ = load_api(root, path)
     result = api.generate_assignment(assignment, force=True, create=True)
     if not result["success"]:
@@ -449,30 +459,36 @@ def write_outputs(root, api, assignment, student, result):
         pages.forbid_scripts(page)
 
 
-def merge(api, assignment, student, result):
-    """Write a worker's scores into the course's gradebook: this process is its only writer."""
-    with api.gradebook as gb:
-        gb.update_or_create_student(student)
-        extra = {"timestamp": datetime.datetime.fromisoformat(result["timestamp"])} if result["timestamp"] else {}
-        gb.update_or_create_submission(assignment, student, **extra)
-        for notebook, scores in result["notebooks"].items():
-            for grade_id, (auto_score, needs_manual) in scores["grades"].items():
-                grade = gb.find_grade(grade_id, notebook, assignment, student)
-                grade.auto_score, grade.needs_manual_grade = auto_score, needs_manual
-            for comment_id, text in scores["comments"].items():
-                gb.find_comment(comment_id, notebook, assignment, student).auto_comment = text
-            gb.find_submission_notebook(notebook, assignment, student).late_submission_penalty = scores["late_penalty"]
-        gb.db.commit()
+def merge(gb, assignment, student, result):
+    """Write a worker's scores into the course's gradebook `gb` (this process is its only writer);
+    return the submission. Each notebook's cells are read in one query: one query per cell made
+    merging the main process's largest cost."""
+    gb.update_or_create_student(student)
+    extra = {"timestamp": datetime.datetime.fromisoformat(result["timestamp"])} if result["timestamp"] else {}
+    submission = gb.update_or_create_submission(assignment, student, **extra)
+    notebooks = {nb.name: nb for nb in submission.notebooks}
+    for name, scores in result["notebooks"].items():
+        notebook = notebooks[name]  # checked_result allows only the assignment's notebooks
+        grades, comments = {g.name: g for g in notebook.grades}, {c.name: c for c in notebook.comments}
+        unknown = sorted((set(scores["grades"]) - set(grades)) | (set(scores["comments"]) - set(comments)))
+        if unknown:
+            raise ValueError(f"{name} has no graded or answer cell named {', '.join(map(repr, unknown))}")
+        for grade_id, (auto_score, needs_manual) in scores["grades"].items():
+            grades[grade_id].auto_score, grades[grade_id].needs_manual_grade = auto_score, needs_manual
+        for comment_id, text in scores["comments"].items():
+            comments[comment_id].auto_comment = text
+        notebook.late_submission_penalty = scores["late_penalty"]
+    gb.db.commit()
+    return submission
 
 
-def graded_line(api, assignment, student, notes):
-    """The report line of a graded submission: its score from the course's gradebook, when the LMS
-    says it was handed in (and if late), and the notes."""
-    collected = lms.collection_note(api.coursedir.root, assignment, student)
+def graded_line(root, submission, notes):
+    """The report line of a graded submission: its score as the course's gradebook now holds it,
+    when the LMS says it was handed in (and if late), and the notes."""
+    assignment, student = submission.assignment.name, submission.student.id
+    collected = lms.collection_note(root, assignment, student)
     notes = [collected, *notes] if collected else notes
-    with api.gradebook as gb:
-        submission = gb.find_submission(assignment, student)
-        score = f"{submission.score:g}/{submission.max_score:g}"
+    score = f"{submission.score:g}/{submission.max_score:g}"
     return f"{student} {assignment}: graded {score}" + (f" ({'; '.join(notes)})" if notes else "")
 
 
@@ -603,13 +619,14 @@ def main(argv=None):
                 continue
             jobs.append((assignment, student, notes, digest(staged) + source_fingerprint))
 
-    templates = {assignment: assignment_gradebook(root, api, assignment) for assignment in submissions}
+    # One session on the course's gradebook from here on: opening one costs more than most merges.
+    course_gradebook = api.gradebook
     todo = []
     for assignment, student, notes, fingerprint in jobs:
         done = root / GRADING / "results" / assignment / f"{student}.json"
         entry = json.loads(done.read_text()) if done.exists() else None
         if entry and entry["fingerprint"] == fingerprint and not args.regrade:
-            merge(api, assignment, student, entry["result"])  # idempotent: the gradebook may be new
+            merge(course_gradebook, assignment, student, entry["result"])  # idempotent: the gradebook may be new
             report.append(entry["line"])
             counts["unchanged"] += 1
         else:
@@ -617,15 +634,19 @@ def main(argv=None):
 
     limits = {"timeout": args.timeout, "budget": args.budget, "max_reply_mb": args.max_reply_mb}
     memory_bytes = int(args.worker_memory_gb * 2**30)
-    tasks = ((job, task_input(root, templates[job[0]], job[0], job[1], limits, memory_bytes)) for job in todo)
+    # Each assignment's gradebook is made when its first task is: workers grade the first ones meanwhile.
+    empty = functools.cache(lambda: empty_gradebook(root, api.coursedir.course_id))
+    template = functools.cache(lambda assignment: assignment_gradebook(root, api, assignment, empty()))
+    tasks = ((job, task_input(root, template(job[0]), job[0], job[1], limits, memory_bytes)) for job in todo)
     if args.scheduler:
         graded, workers = grade_on_dask(args.scheduler, tls, tasks), "Dask"
     else:
         workers = min(args.workers, len(todo)) or 1
         graded = grade_locally(workers, memory_bytes, tasks)
     seen_workers, writing = set(), 0.0  # seconds this process spends on results: what bounds a cluster
-    with tqdm(total=len(todo), desc=f"Grading ({workers} workers)", unit="submission", file=sys.stderr,
-              disable=None) as bar:  # no bar when stderr is no terminal: its padded lines would clutter a log
+    # No bar when stderr is no terminal: its padded lines would clutter a log.
+    bar = tqdm(total=len(todo), desc=f"Grading ({workers} workers)", unit="submission", file=sys.stderr, disable=None)
+    with course_gradebook as gb, bar:
         for (assignment, student, notes, fingerprint, done), raw, failure in graded:
             received = time.perf_counter()
             notebooks = {Path(name).stem for name in (root / "source" / assignment).glob("*.ipynb")}
@@ -638,20 +659,20 @@ def main(argv=None):
                     bar.write(printable(f"Sandbox on {worker['host']} (process {worker['pid']}): {summary}"))
             if "error" not in result:
                 try:
-                    merge(api, assignment, student, result)
+                    submission = merge(gb, assignment, student, result)
                 except Exception as error:  # grades of cells the source does not have, say
+                    gb.db.rollback()
                     result = {"error": f"the worker's reply is refused: {type(error).__name__}: {error}"}
             if "error" in result:
                 line = f"{student} {assignment}: FAILED: {result['error']}" + (f" ({'; '.join(notes)})" if notes else "")
                 counts["FAILED"] += 1
-                with api.gradebook as gradebook:  # a row in grades.csv; the report says why it is empty
-                    gradebook.update_or_create_student(student)
+                gb.update_or_create_student(student)  # a row in grades.csv; the report says why it is empty
             else:
                 write_outputs(root, api, assignment, student, result)
                 notes = notes + result["incidents"]
                 if result["feedback"]:
                     notes.append(f"no feedback: {result['feedback']}")
-                line = graded_line(api, assignment, student, notes)
+                line = graded_line(root, submission, notes)
                 kept = {k: result[k] for k in ("timestamp", "notebooks", "phases") if k in result}  # enough to merge again
                 record(done, {"fingerprint": fingerprint, "line": line, "result": kept})
                 counts["graded"] += 1
