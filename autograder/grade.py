@@ -492,6 +492,30 @@ def graded_line(root, submission, notes):
     return f"{student} {assignment}: graded {score}" + (f" ({'; '.join(notes)})" if notes else "")
 
 
+def take_result(root, api, gb, job, result):
+    """Merge a checked result (checked_result) of `job` into the course's gradebook `gb`, write its
+    pages and record it: this process's work for each result. Returns the report line and "graded",
+    or "FAILED" when the result is an error or cannot be merged."""
+    assignment, student, notes, fingerprint, done = job
+    if "error" not in result:
+        try:
+            submission = merge(gb, assignment, student, result)
+        except Exception as error:  # grades of cells the source does not have, say
+            gb.db.rollback()
+            result = {"error": f"the worker's reply is refused: {type(error).__name__}: {error}"}
+    if "error" in result:
+        gb.update_or_create_student(student)  # a row in grades.csv; the report says why it is empty
+        return f"{student} {assignment}: FAILED: {result['error']}" + (f" ({'; '.join(notes)})" if notes else ""), "FAILED"
+    write_outputs(root, api, assignment, student, result)
+    notes = notes + result["incidents"]
+    if result["feedback"]:
+        notes.append(f"no feedback: {result['feedback']}")
+    line = graded_line(root, submission, notes)
+    kept = {k: result[k] for k in ("timestamp", "notebooks", "phases") if k in result}  # enough to merge again
+    record(done, {"fingerprint": fingerprint, "line": line, "result": kept})
+    return line, "graded"
+
+
 def record(path, entry):
     """Write a result file whole or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -647,9 +671,9 @@ def main(argv=None):
     # No bar when stderr is no terminal: its padded lines would clutter a log.
     bar = tqdm(total=len(todo), desc=f"Grading ({workers} workers)", unit="submission", file=sys.stderr, disable=None)
     with course_gradebook as gb, bar:
-        for (assignment, student, notes, fingerprint, done), raw, failure in graded:
+        for job, raw, failure in graded:
             received = time.perf_counter()
-            notebooks = {Path(name).stem for name in (root / "source" / assignment).glob("*.ipynb")}
+            notebooks = {Path(name).stem for name in (root / "source" / job[0]).glob("*.ipynb")}
             result = {"error": failure} if failure else checked_result(raw, notebooks)
             worker = result.get("worker")
             if worker and (worker["host"], worker.get("pid")) not in seen_workers:
@@ -657,25 +681,8 @@ def main(argv=None):
                 if args.scheduler:  # each worker's sandbox may differ from this machine's
                     summary = sandbox.summarize_protections(worker["protections"])
                     bar.write(printable(f"Sandbox on {worker['host']} (process {worker['pid']}): {summary}"))
-            if "error" not in result:
-                try:
-                    submission = merge(gb, assignment, student, result)
-                except Exception as error:  # grades of cells the source does not have, say
-                    gb.db.rollback()
-                    result = {"error": f"the worker's reply is refused: {type(error).__name__}: {error}"}
-            if "error" in result:
-                line = f"{student} {assignment}: FAILED: {result['error']}" + (f" ({'; '.join(notes)})" if notes else "")
-                counts["FAILED"] += 1
-                gb.update_or_create_student(student)  # a row in grades.csv; the report says why it is empty
-            else:
-                write_outputs(root, api, assignment, student, result)
-                notes = notes + result["incidents"]
-                if result["feedback"]:
-                    notes.append(f"no feedback: {result['feedback']}")
-                line = graded_line(root, submission, notes)
-                kept = {k: result[k] for k in ("timestamp", "notebooks", "phases") if k in result}  # enough to merge again
-                record(done, {"fingerprint": fingerprint, "line": line, "result": kept})
-                counts["graded"] += 1
+            line, status = take_result(root, api, gb, job, result)
+            counts[status] += 1
             writing += time.perf_counter() - received
             report.append(line)
             bar.write(line)

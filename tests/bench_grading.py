@@ -40,15 +40,15 @@ c.Execute.timeout = 300
 """
 
 
-def build_batch(root):
-    """A fresh course at `root` holding every corpus submission; returns their number."""
+def build_batch(root, cases=CASES):
+    """A fresh course at `root` holding the corpus submissions `cases` (all by default); returns their number."""
     copy_course(root)
-    for student, assignment, notebook, origin, answers, _ in CASES:
+    for student, assignment, notebook, origin, answers, _ in cases:
         folder = root / "autograder" / "submitted" / student / assignment
         others = lambda _, names, nb=notebook: [n for n in names if n.endswith(".ipynb") and n != f"{nb}.ipynb"]
         shutil.copytree(REPO / origin / assignment, folder, ignore=others)
         fill_answers(folder / f"{notebook}.ipynb", answers)
-    return len(CASES)
+    return len(cases)
 
 
 def cpu_seconds():

@@ -205,3 +205,21 @@ def test_a_reply_out_of_shape_is_refused_with_its_reason(raw, why):
     assert "error" not in grade.checked_result(reply(), {attacks.QUIZ})
     result = grade.checked_result(raw, {attacks.QUIZ})
     assert result["error"].startswith("the worker's reply is refused") and why in result["error"], result
+
+
+def test_a_reply_with_grades_for_cells_the_source_lacks_changes_no_grade(graded, tmp_path):
+    """Its shape is right, so only the merge can tell: refused, and the gradebook keeps the grade it had."""
+    _, on_dask, _ = graded
+    student, assignment = next((s, a) for s, a, nb, *_ in BATCH if nb == attacks.QUIZ)
+    forged = {attacks.QUIZ: {"grades": {"q01_test": [1.0, False], "q99_made_up": [1000.0, False]},
+                             "comments": {}, "late_penalty": None}}
+    result = grade.checked_result(reply(notebooks=forged), {attacks.QUIZ})
+    assert "error" not in result  # names are not the shape's to check: the source knows them
+    api, _ = grade.load_api(on_dask)
+    with api.gradebook as gb:
+        before = rows(on_dask)
+        job = (assignment, student, [], "fingerprint", tmp_path / "result.json")
+        line, status = grade.take_result(on_dask, api, gb, job, result)
+    assert status == "FAILED" and "has no graded or answer cell named 'q99_made_up'" in line, line
+    assert rows(on_dask) == before
+    assert not job[-1].exists()  # nothing recorded: the next run grades it again
