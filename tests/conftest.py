@@ -1,7 +1,10 @@
 """Shared fixtures: the repository, its notebooks, and throw-away copies of the course."""
+import contextlib
 import os
 import shutil
+import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -78,3 +81,40 @@ def browser():
         yield driver
     finally:
         driver.quit()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def dask_cluster(base, env, workers=2):
+    """A `dask scheduler` and `workers` one-thread `dask worker` processes on 127.0.0.1, run from this
+    environment, each worker in a folder of its own under `base` that holds no copy of the course:
+    (address, [worker process], [its folder], scheduler log), all killed on leaving."""
+    bin_dir = Path(sys.executable).parent
+    address = f"tcp://127.0.0.1:{free_port()}"
+    log = base / "scheduler.log"
+    processes = [subprocess.Popen([bin_dir / "dask", "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                                   "--no-dashboard"], cwd=base, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"))]
+    folders = []
+    try:
+        for i in range(workers):
+            folder = base / f"worker-{chr(ord('a') + i)}"
+            folder.mkdir()
+            folders.append(folder)
+            processes.append(subprocess.Popen([bin_dir / "dask", "worker", address, "--name", folder.name, "--nthreads", "1",
+                                               "--no-nanny", "--no-dashboard", "--local-directory", str(folder)],
+                                              cwd=folder, env=env, stdout=subprocess.DEVNULL,
+                                              stderr=(base / f"{folder.name}.log").open("w")))
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and log.read_text().count("Register worker") < workers:
+            time.sleep(0.5)
+        assert log.read_text().count("Register worker") == workers, log.read_text()
+        yield address, processes[1:], folders, log
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()

@@ -9,7 +9,6 @@ import csv
 import json
 import os
 import pickle
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 import attacks
-from conftest import REPO, copy_course, survivors
+from conftest import REPO, copy_course, dask_cluster, survivors
 import test_corpus as corpus
 from test_corpus import ATTACK_CASES, CASES
 
@@ -62,12 +61,6 @@ def grades_csv(root):
         return sorted((r["student_id"], r["assignment"], r["score"]) for r in csv.DictReader(f))
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def kernel_running(pid):
     """True when the process `pid` has a child: the sandboxed kernel of the submission it grades."""
     return bool(subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.strip())
@@ -76,29 +69,8 @@ def kernel_running(pid):
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """A scheduler and two workers on 127.0.0.1: (address, [worker process], [its folder], scheduler log)."""
-    base = tmp_path_factory.mktemp("dask")
-    address = f"tcp://127.0.0.1:{free_port()}"
-    processes, folders = [], []
-    log = base / "scheduler.log"
-    processes.append(subprocess.Popen([BIN / "dask", "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
-                                       "--no-dashboard"], cwd=base, env=ENV, stdout=subprocess.DEVNULL,
-                                      stderr=log.open("w")))
-    for name in ("worker-a", "worker-b"):
-        folder = base / name
-        folder.mkdir()
-        folders.append(folder)
-        processes.append(subprocess.Popen([BIN / "dask", "worker", address, "--name", name, "--nthreads", "1",
-                                           "--no-nanny", "--no-dashboard", "--local-directory", str(folder)],
-                                          cwd=folder, env=ENV, stdout=subprocess.DEVNULL,
-                                          stderr=(base / f"{name}.log").open("w")))
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and log.read_text().count("Register worker") < 2:
-        time.sleep(0.5)
-    assert log.read_text().count("Register worker") == 2, log.read_text()
-    yield address, processes[1:], folders, log
-    for process in processes:
-        process.kill()
-        process.wait()
+    with dask_cluster(tmp_path_factory.mktemp("dask"), ENV) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
