@@ -51,6 +51,7 @@ from autograder import execute, exports, feedback as pages, lms, sandbox
 REPO = Path(__file__).resolve().parent.parent
 STAGED = Path("autograder") / "staged"
 GRADING = Path("autograder") / "grading"  # the grader's own files: recorded results, gradebook template
+COURSE_GRADEBOOK = Path("autograder") / "gradebook.db"
 MAX_NOTEBOOK_MB = 20  # far above any honest answer; stops output bombs before a kernel sees them
 
 # nbgrader 0.9 builds gradebook rows before adding them to the session, which SQLAlchemy 2 reports
@@ -67,7 +68,7 @@ def load_api(root, gradebook=None, worker=0, limits=None, config_folder=REPO, hi
     names more folders the kernel must not see."""
     config = PyFileConfigLoader("nbgrader_config.py", path=str(config_folder)).load_config()
     config.CourseDirectory.root = str(root)
-    config.CourseDirectory.db_url = f"sqlite:///{gradebook or root / 'autograder' / 'gradebook.db'}"
+    config.CourseDirectory.db_url = f"sqlite:///{gradebook or root / COURSE_GRADEBOOK}"
     config.SandboxedExecute.worker = worker
     config.SandboxedExecute.hide = [str(root), *hide]
     for name, value in (limits or {}).items():
@@ -619,6 +620,9 @@ def main(argv=None):
         print(line, flush=True)
     if not submissions:
         print(f"No submissions under {submitted}/<student_id>/<assignment>/.")
+    empty = functools.cache(lambda: empty_gradebook(root, api.coursedir.course_id))
+    if submissions and not (root / COURSE_GRADEBOOK).exists():
+        shutil.copy(empty(), root / COURSE_GRADEBOOK)  # what nbgrader would make, without a second alembic run
 
     jobs, set_aside, counts = [], [], {"graded": 0, "unchanged": 0, "zero": 0, "FAILED": 0}
     for assignment, students in submissions.items():
@@ -659,7 +663,6 @@ def main(argv=None):
     limits = {"timeout": args.timeout, "budget": args.budget, "max_reply_mb": args.max_reply_mb}
     memory_bytes = int(args.worker_memory_gb * 2**30)
     # Each assignment's gradebook is made when its first task is: workers grade the first ones meanwhile.
-    empty = functools.cache(lambda: empty_gradebook(root, api.coursedir.course_id))
     template = functools.cache(lambda assignment: assignment_gradebook(root, api, assignment, empty()))
     tasks = ((job, task_input(root, template(job[0]), job[0], job[1], limits, memory_bytes)) for job in todo)
     if args.scheduler:
