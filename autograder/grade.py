@@ -483,6 +483,18 @@ def merge(gb, assignment, student, result):
     return submission
 
 
+def with_notes(line, notes):
+    """A report line with its notes, if any, in brackets."""
+    return line + (f" ({'; '.join(notes)})" if notes else "")
+
+
+@functools.cache
+def assignment_notebooks(root, assignment):
+    """The names (without .ipynb) of the notebooks of `assignment` in `root`'s source: those a
+    worker's reply may name (checked_result)."""
+    return frozenset(Path(name).stem for name in (root / "source" / assignment).glob("*.ipynb"))
+
+
 def graded_line(root, submission, notes):
     """The report line of a graded submission: its score as the course's gradebook now holds it,
     when the LMS says it was handed in (and if late), and the notes."""
@@ -490,7 +502,7 @@ def graded_line(root, submission, notes):
     collected = lms.collection_note(root, assignment, student)
     notes = [collected, *notes] if collected else notes
     score = f"{submission.score:g}/{submission.max_score:g}"
-    return f"{student} {assignment}: graded {score}" + (f" ({'; '.join(notes)})" if notes else "")
+    return with_notes(f"{student} {assignment}: graded {score}", notes)
 
 
 def take_result(root, api, gb, job, result):
@@ -506,7 +518,7 @@ def take_result(root, api, gb, job, result):
             result = {"error": f"the worker's reply is refused: {type(error).__name__}: {error}"}
     if "error" in result:
         gb.update_or_create_student(student)  # a row in grades.csv; the report says why it is empty
-        return f"{student} {assignment}: FAILED: {result['error']}" + (f" ({'; '.join(notes)})" if notes else ""), "FAILED"
+        return with_notes(f"{student} {assignment}: FAILED: {result['error']}", notes), "FAILED"
     write_outputs(root, api, assignment, student, result)
     notes = notes + result["incidents"]
     if result["feedback"]:
@@ -676,8 +688,7 @@ def main(argv=None):
     with course_gradebook as gb, bar:
         for job, raw, failure in graded:
             received = time.perf_counter()
-            notebooks = {Path(name).stem for name in (root / "source" / job[0]).glob("*.ipynb")}
-            result = {"error": failure} if failure else checked_result(raw, notebooks)
+            result = {"error": failure} if failure else checked_result(raw, assignment_notebooks(root, job[0]))
             worker = result.get("worker")
             if worker and (worker["host"], worker.get("pid")) not in seen_workers:
                 seen_workers.add((worker["host"], worker.get("pid")))

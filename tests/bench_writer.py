@@ -29,7 +29,8 @@ from autograder import grade, sandbox  # noqa: E402
 
 
 def replies(root):
-    """[(assignment, reply bytes)] rebuilt from what grading `root` wrote, in a worker's shape."""
+    """[(assignment, reply bytes, the worker-seconds it took)] rebuilt from what grading `root` wrote,
+    in a worker's shape."""
     worker = {"host": socket.gethostname(), "pid": os.getpid(), "slot": 0, "code": grade.code_fingerprint(),
               "protections": [list(p) for p in sandbox.protections()]}
     found = []
@@ -39,7 +40,7 @@ def replies(root):
         files = lambda kind, suffix: {p.name: p.read_text() for p in (root / "autograder" / kind / student / assignment).glob(suffix)}
         reply = {"worker": worker, "feedback": None, **kept,
                  "pages": files("feedback", "*.html"), "autograded": files("autograded", "*.ipynb")}
-        found.append((assignment, json.dumps(reply).encode()))
+        found.append((assignment, json.dumps(reply).encode(), sum(kept["phases"].values())))
     return found
 
 
@@ -53,20 +54,19 @@ def main():
         subprocess.run([sys.executable, "-m", "autograder.grade", "--root", root], cwd=REPO, check=True,
                        capture_output=True)
         sample = replies(root)
-        recorded = [json.loads(p.read_text())["result"]["phases"] for p in (root / grade.GRADING / "results").glob("*/*.json")]
-        busy = sum(sum(phases.values()) for phases in recorded) / len(recorded)  # a worker's seconds per submission
+        busy = sum(seconds for *_, seconds in sample) / len(sample)  # a worker's seconds per submission
         print(f"Replies of {n} graded reference solutions, merged {args.results} times as new students; "
               f"load average {os.getloadavg()[0]:.2f}.")
         api, _ = grade.load_api(root)
         seconds = []
         with api.gradebook as gb:
             for i in range(args.results):
-                assignment, raw = sample[i % len(sample)]
+                assignment, raw, _ = sample[i % len(sample)]
                 student = f"student-{i:06d}"
                 job = (assignment, student, [], "bench", root / grade.GRADING / "results" / assignment / f"{student}.json")
-                notebooks = {p.stem for p in (root / "source" / assignment).glob("*.ipynb")}
                 started = time.perf_counter()
-                line, status = grade.take_result(root, api, gb, job, grade.checked_result(raw, notebooks))
+                result = grade.checked_result(raw, grade.assignment_notebooks(root, assignment))
+                line, status = grade.take_result(root, api, gb, job, result)
                 seconds.append(time.perf_counter() - started)
                 if status != "graded":
                     sys.exit(f"not merged: {line}")
